@@ -1,0 +1,40 @@
+// Reading cephalograms users have: JPEG, PNG, BMP, TIFF (8/16-bit grey, RGB, RGBA) and DICOM.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+
+#include <opencv2/core.hpp>
+
+namespace cephtrace {
+
+// Raised for unreadable or unusable images; the message names the source and the problem.
+class ImageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+inline constexpr int kMinImageSide = 32;  // smaller images are refused as unusable
+
+struct LoadedImage {
+  cv::Mat rgb;   // CV_8UC3, RGB order, native size (Stage 1 path)
+  cv::Mat grey;  // CV_8UC1, native size (Stage 0 path: OpenCV's grey decode when from a file)
+  std::optional<double> pixel_spacing_mm;  // from DICOM (Pixel Spacing / Imager Pixel Spacing)
+  std::string source;
+};
+
+// Reads an image or DICOM file. Throws ImageError naming `path` on any failure.
+LoadedImage load_image(const std::filesystem::path& path);
+// Decodes an encoded image (any supported format incl. DICOM) from memory.
+LoadedImage decode_image(std::span<const uint8_t> bytes, const std::string& source_name = "<memory>");
+// Wraps an already-decoded image (8/16-bit, 1/3/4 channels; 3/4 channels are BGR(A) as in OpenCV).
+LoadedImage from_mat(const cv::Mat& image, const std::string& source_name = "<memory>");
+
+// File extensions a folder run picks up (lower case, with dot).
+bool is_supported_image_extension(const std::filesystem::path& path);
+
+}  // namespace cephtrace

@@ -1,0 +1,31 @@
+// The seven model files of spec §2: where they live and the tensor shapes they must have.
+#pragma once
+
+#include <array>
+#include <string_view>
+#include <vector>
+
+namespace cephtrace {
+
+enum class ModelKey { Profile, Zone1, Zone2, Zone3, Zone4, Derive, Stage1 };
+inline constexpr int kNumModels = 7;
+
+struct ModelContract {
+  ModelKey key;
+  std::string_view name;           // "profile", "zone1", ... "stage1"
+  std::string_view relative_path;  // under the model directory
+  std::vector<int> input_shape;
+  std::vector<std::vector<int>> allowed_output_shapes;
+  double published_size_mb;        // size of the published file (for download checks)
+};
+
+const std::array<ModelContract, kNumModels>& model_contracts();
+const ModelContract& model_contract(ModelKey key);
+
+// Zone models: number of output classes and their names (spec §2).
+struct ZoneClasses {
+  std::vector<std::string_view> names;
+};
+const ZoneClasses& zone_classes(int zone_index /*0..3 for z1..z4*/);
+
+}  // namespace cephtrace

@@ -1,0 +1,66 @@
+// An ONNX model loaded with OpenCV DNN whose tensor shapes were checked against
+// its contract at load time, so a wrong file fails early with a clear message.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <opencv2/dnn.hpp>
+
+#include "cephtrace/model_contract.hpp"
+
+namespace cephtrace {
+
+// Raised for any problem with a model file; the message names the file.
+class ModelError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// What the ONNX file itself declares (read from the protobuf, without OpenCV).
+struct OnnxFileInfo {
+  // Dimensions of the first real graph input / first graph output; -1 for a
+  // symbolic or absent dimension.
+  std::vector<long long> input_shape;
+  std::vector<long long> output_shape;
+  std::vector<std::string> op_types;  // distinct node op types, in first-use order
+  bool has_external_data = false;
+};
+
+// Parses the graph header of an ONNX file. Throws ModelError if it is not ONNX.
+OnnxFileInfo inspect_onnx(const std::filesystem::path& file);
+
+std::string shape_to_string(const std::vector<int>& shape);
+
+class OnnxModel {
+ public:
+  // Loads `file`, checks it against `contract` and prepares it for inference.
+  // `threads` <= 0 leaves OpenCV's global setting alone; `use_gpu` selects the CUDA
+  // backend (throws ModelError when this OpenCV build has none).
+  static OnnxModel load(const std::filesystem::path& file, const ModelContract& contract,
+                        bool use_gpu = false);
+
+  // Runs the network on an NCHW (or N×F) float blob with the contract input shape.
+  // Returns the first output. Not thread-safe (OpenCV nets are stateful).
+  cv::Mat forward(const cv::Mat& input);
+
+  const std::vector<int>& input_shape() const { return input_shape_; }
+  const std::vector<int>& output_shape() const { return output_shape_; }
+  const std::filesystem::path& file() const { return file_; }
+  const ModelContract& contract() const { return *contract_; }
+
+ private:
+  cv::dnn::Net net_;
+  std::vector<int> input_shape_;
+  std::vector<int> output_shape_;
+  std::filesystem::path file_;
+  const ModelContract* contract_ = nullptr;
+};
+
+// True when this OpenCV build can run DNN models on a CUDA device right now.
+bool gpu_backend_available();
+
+}  // namespace cephtrace

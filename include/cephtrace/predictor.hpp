@@ -1,0 +1,64 @@
+// The CephTrace predictor: loads the models once, then runs Stage 0 → Stage 1 → decoding
+// on any number of images.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "cephtrace/image_io.hpp"
+#include "cephtrace/result.hpp"
+#include "cephtrace/stage0.hpp"
+#include "cephtrace/stage1.hpp"
+
+namespace cephtrace {
+
+struct PredictorOptions {
+  std::filesystem::path model_dir = "models";
+  int threads = 0;         // OpenCV threads; 0 = one per core
+  bool strict = false;     // a missing/unloadable Stage 0 model is an error, not degraded mode
+  bool use_gpu = false;    // OpenCV DNN CUDA backend (error when unavailable)
+  Decoder decoder = Decoder::Reference;
+  // Reference-exact Stage 0: the reference's contour-to-polyline rule (spec §4.4).
+  bool reference_exact = false;
+  // Force the facing direction instead of detecting it.
+  std::optional<Orientation> orientation;
+};
+
+// Thread safety: one Predictor may be shared by several threads; predict() calls are
+// serialised internally (OpenCV DNN nets are stateful). For parallel throughput, create
+// one Predictor per thread.
+class Predictor {
+ public:
+  // Throws ModelError (naming the file) when Stage 1 — or, with strict, any model — is
+  // missing or does not match its contract.
+  explicit Predictor(PredictorOptions options);
+  ~Predictor();
+  Predictor(Predictor&&) noexcept;
+  Predictor& operator=(Predictor&&) noexcept;
+
+  // Throw ImageError for unreadable input, ModelError for inference failures.
+  PredictionResult predict(const std::filesystem::path& image_file);
+  PredictionResult predict(std::span<const uint8_t> encoded, const std::string& name = "<memory>");
+  PredictionResult predict(const cv::Mat& image);  // BGR/BGRA/grey, 8 or 16 bit
+  PredictionResult predict(const LoadedImage& image);
+
+  const PredictorOptions& options() const;
+  // Keys of the models that loaded ("profile", "zone1", ..., "stage1").
+  std::vector<std::string> loaded_models() const;
+  // Why each Stage 0 model is unavailable (key → message); empty when all loaded.
+  std::vector<std::pair<std::string, std::string>> missing_models() const;
+  bool stage0_available() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cephtrace

@@ -1,0 +1,50 @@
+// The result of one prediction: spec §6 plus the engine's additions.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cephtrace/landmarks.hpp"
+
+namespace cephtrace {
+
+// Which way the face looks in the ORIGINAL image.
+enum class Orientation { FacingLeft, FacingRight };
+std::string_view orientation_name(Orientation o);  // "left" | "right"
+
+struct LandmarkPrediction {
+  int index = 0;         // canonical index
+  std::string name;
+  double x = 0, y = 0;   // original image pixels
+  double peak = 0;       // max heatmap value
+  double confidence_score = 0;  // peak clipped to [0, 1]
+  std::string confidence;       // "high" | "medium" | "low"
+  Tier tier = Tier::Low;
+};
+
+struct PredictionResult {
+  std::string source;  // file path, or "<memory>"
+  int original_width = 0;
+  int original_height = 0;
+  bool degraded = false;
+  nlohmann::json stage0_status = nlohmann::json::object();   // {"0A": bool, ... "0E": bool}
+  nlohmann::json stage0_details = nlohmann::json::object();  // {"0A": {...}, ...}
+  std::vector<LandmarkPrediction> landmarks;                 // 25, canonical order
+
+  // Engine additions.
+  Orientation orientation = Orientation::FacingLeft;
+  bool orientation_detected = true;  // false when forced by the caller
+  std::optional<double> pixel_spacing_mm;  // from DICOM / the caller, when known
+  std::string decoder;                     // "reference" | "dark"
+  std::vector<std::pair<std::string, double>> timings_ms;  // per stage, in run order
+  std::vector<std::string> models_loaded;                   // model keys that ran
+};
+
+// Reference schema (spec §6) plus the additions above.
+nlohmann::json to_json(const PredictionResult& result);
+
+}  // namespace cephtrace

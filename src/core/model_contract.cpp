@@ -1,0 +1,42 @@
+#include "cephtrace/model_contract.hpp"
+
+#include <stdexcept>
+
+namespace cephtrace {
+
+const std::array<ModelContract, kNumModels>& model_contracts() {
+  static const std::array<ModelContract, kNumModels> table{{
+      {ModelKey::Profile, "profile", "stage0/v4_stage0_profile.onnx", {1, 1, 512, 512},
+       {{1, 1, 512, 512}, {1, 2, 512, 512}}, 25.55},
+      {ModelKey::Zone1, "zone1", "stage0/z1_cranial_base_contours.onnx", {1, 1, 256, 256},
+       {{1, 1, 256, 256}}, 25.55},
+      {ModelKey::Zone2, "zone2", "stage0/z2_midface_contours.onnx", {1, 1, 256, 256},
+       {{1, 2, 256, 256}}, 25.55},
+      {ModelKey::Zone3, "zone3", "stage0/z3_mandible_contours.onnx", {1, 1, 256, 256},
+       {{1, 3, 256, 256}}, 25.55},
+      {ModelKey::Zone4, "zone4", "stage0/z4_posterior_contours.onnx", {1, 1, 256, 256},
+       {{1, 2, 256, 256}}, 25.55},
+      {ModelKey::Derive, "derive", "stage0/phase0e_model.onnx", {1, 14}, {{1, 36}}, 0.43},
+      {ModelKey::Stage1, "stage1", "stage1/v4_stage1.onnx", {1, 28, 512, 512},
+       {{1, 25, 256, 256}}, 123.93},
+  }};
+  return table;
+}
+
+const ModelContract& model_contract(ModelKey key) {
+  for (const auto& c : model_contracts())
+    if (c.key == key) return c;
+  throw std::logic_error("unknown model key");
+}
+
+const ZoneClasses& zone_classes(int zone_index) {
+  static const std::array<ZoneClasses, 4> table{{
+      {{"cranial_base"}},
+      {{"palatal_plane", "upper_incisor_axis"}},
+      {{"mandibular_border", "mandibular_symphysis", "lower_incisor_axis"}},
+      {{"mandibular_border", "cranial_base"}},
+  }};
+  return table.at(zone_index);
+}
+
+}  // namespace cephtrace

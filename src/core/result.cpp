@@ -1,0 +1,39 @@
+#include "cephtrace/result.hpp"
+
+namespace cephtrace {
+
+std::string_view orientation_name(Orientation o) {
+  return o == Orientation::FacingLeft ? "left" : "right";
+}
+
+nlohmann::json to_json(const PredictionResult& r) {
+  nlohmann::json j;
+  j["original_width"] = r.original_width;
+  j["original_height"] = r.original_height;
+  j["degraded"] = r.degraded;
+  j["stage0_status"] = r.stage0_status;
+  j["stage0_details"] = r.stage0_details;
+  auto& lms = j["landmarks"] = nlohmann::json::array();
+  for (const auto& l : r.landmarks) {
+    lms.push_back({{"index", l.index},
+                   {"name", l.name},
+                   {"x", l.x},
+                   {"y", l.y},
+                   {"peak", l.peak},
+                   {"confidence_score", l.confidence_score},
+                   {"confidence", l.confidence},
+                   {"tier", tier_name(l.tier)}});
+  }
+  // Engine additions.
+  j["source"] = r.source;
+  j["orientation"] = orientation_name(r.orientation);
+  j["orientation_detected"] = r.orientation_detected;
+  j["pixel_spacing_mm"] = r.pixel_spacing_mm ? nlohmann::json(*r.pixel_spacing_mm) : nlohmann::json();
+  j["decoder"] = r.decoder;
+  auto& t = j["timings_ms"] = nlohmann::json::object();
+  for (const auto& [stage, ms] : r.timings_ms) t[stage] = ms;
+  j["models_loaded"] = r.models_loaded;
+  return j;
+}
+
+}  // namespace cephtrace
