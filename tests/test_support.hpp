@@ -3,8 +3,10 @@
 
 #include <filesystem>
 #include <optional>
+#include <string>
 
 #include <gtest/gtest.h>
+#include <opencv2/core.hpp>
 
 namespace cephtrace::test {
 
@@ -12,8 +14,18 @@ namespace cephtrace::test {
 std::filesystem::path source_dir();
 std::filesystem::path binary_dir();
 
+// Tiny ONNX fixture models written by tools/make_fixture_models.py (a CTest fixture).
+std::filesystem::path fixture_models_dir(const std::string& variant = "models");
+
+// The project's shipped models (models/ in the repository), if complete.
+std::optional<std::filesystem::path> shipped_models_dir();
+
 // ../shared/data/isbi2015 next to the repository (or $CEPHTRACE_ISBI_DIR), if present.
 std::optional<std::filesystem::path> isbi_dir();
+
+// A crude synthetic lateral "cephalogram" (8-bit BGR): a bright head on dark air, the
+// face on the `facing_left` side. Good enough to run the pipeline, not to locate anatomy.
+cv::Mat synthetic_cephalogram(cv::Size size, bool facing_left = true);
 
 // A fresh, empty temporary directory unique to the running test.
 std::filesystem::path temp_dir();

@@ -38,10 +38,15 @@ std::string shape_to_string(const std::vector<int>& shape);
 class OnnxModel {
  public:
   // Loads `file`, checks it against `contract` and prepares it for inference.
-  // `threads` <= 0 leaves OpenCV's global setting alone; `use_gpu` selects the CUDA
-  // backend (throws ModelError when this OpenCV build has none).
+  // `use_gpu` selects the CUDA backend (throws ModelError when this OpenCV build has
+  // none). With `allow_other_channel_count`, an output that differs from the contract
+  // only in its channel count is accepted (zone models: the zone then fails at run time,
+  // as in the reference, instead of failing the whole load).
   static OnnxModel load(const std::filesystem::path& file, const ModelContract& contract,
-                        bool use_gpu = false);
+                        bool use_gpu = false, bool allow_other_channel_count = false);
+
+  // True when the output shape is one the contract allows.
+  bool output_matches_contract() const;
 
   // Runs the network on an NCHW (or N×F) float blob with the contract input shape.
   // Returns the first output. Not thread-safe (OpenCV nets are stateful).

@@ -241,8 +241,30 @@ bool gpu_backend_available() {
   }
 }
 
+namespace {
+bool shape_allowed(const ModelContract& contract, const std::vector<int>& shape) {
+  return std::find(contract.allowed_output_shapes.begin(), contract.allowed_output_shapes.end(),
+                   shape) != contract.allowed_output_shapes.end();
+}
+// Same shape except (possibly) dimension 1, the channel count.
+bool same_but_channels(const ModelContract& contract, const std::vector<int>& shape) {
+  for (const auto& allowed : contract.allowed_output_shapes) {
+    if (allowed.size() != shape.size() || shape.size() < 2) continue;
+    bool same = true;
+    for (size_t i = 0; i < shape.size(); ++i)
+      if (i != 1 && allowed[i] != shape[i]) same = false;
+    if (same) return true;
+  }
+  return false;
+}
+}  // namespace
+
+bool OnnxModel::output_matches_contract() const {
+  return contract_ && shape_allowed(*contract_, output_shape_);
+}
+
 OnnxModel OnnxModel::load(const std::filesystem::path& file, const ModelContract& contract,
-                          bool use_gpu) {
+                          bool use_gpu, bool allow_other_channel_count) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(file, ec))
     throw ModelError(file.string() + ": model file not found (" + std::string(contract.name) +
@@ -315,9 +337,8 @@ OnnxModel OnnxModel::load(const std::filesystem::path& file, const ModelContract
       throw ModelError(file.string() + ": cannot infer the output shape: " + e.msg);
     }
   }
-  const bool output_ok = std::find(contract.allowed_output_shapes.begin(),
-                                   contract.allowed_output_shapes.end(),
-                                   out_shape) != contract.allowed_output_shapes.end();
+  const bool output_ok = shape_allowed(contract, out_shape) ||
+                         (allow_other_channel_count && same_but_channels(contract, out_shape));
   if (!output_ok) {
     std::string expected;
     for (const auto& s : contract.allowed_output_shapes)

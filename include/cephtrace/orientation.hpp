@@ -1,0 +1,31 @@
+// Which way does the face look? The models work on LEFT-facing views (spec §3); public
+// datasets face right, so the engine detects the direction and mirrors when needed.
+#pragma once
+
+#include <opencv2/core.hpp>
+
+#include "cephtrace/onnx_model.hpp"
+#include "cephtrace/result.hpp"
+
+namespace cephtrace {
+
+struct OrientationEstimate {
+  Orientation orientation = Orientation::FacingLeft;
+  double score = 0;          // > 0 favours facing left, < 0 facing right
+  const char* method = "";   // "profile_mask" | "image_statistics"
+};
+
+// From the soft-tissue profile model: runs it on the image and on its mirror and picks
+// the view whose mask lies on the left (anterior) side. `profile` may be null; then (and
+// when both masks are empty) image statistics decide.
+OrientationEstimate detect_orientation(const cv::Mat& grey_native, OnnxModel* profile);
+
+// Model-free fallback: in a lateral cephalogram the air in front of the face and below
+// the chin is dark, while the neck and cervical spine behind it are not; the darker
+// lower-side column band is the facial side.
+OrientationEstimate orientation_from_image_statistics(const cv::Mat& grey_native);
+
+// Binary profile mask (CV_8U, 0/255) from the 0A model output for a 512² input.
+cv::Mat profile_mask_from_output(const cv::Mat& output);
+
+}  // namespace cephtrace

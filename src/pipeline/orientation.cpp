@@ -1,0 +1,85 @@
+#include "cephtrace/orientation.hpp"
+
+#include <opencv2/imgproc.hpp>
+
+#include "cephtrace/constants.hpp"
+
+namespace cephtrace {
+namespace {
+
+constexpr int kStatSize = 256;  // working size of the image-statistics test
+
+// Signed balance of mask pixels between the left and right halves, in [-1, 1].
+double left_balance(const cv::Mat& mask) {
+  const int half = mask.cols / 2;
+  const double left = cv::countNonZero(mask.colRange(0, half));
+  const double right = cv::countNonZero(mask.colRange(half, mask.cols));
+  const double total = left + right;
+  return total > 0 ? (left - right) / total : 0.0;
+}
+
+}  // namespace
+
+cv::Mat profile_mask_from_output(const cv::Mat& output) {
+  // (1,C,H,W): one logit channel (> 0 ⇔ sigmoid > 0.5) or two class scores.
+  const int channels = output.size[1], h = output.size[2], w = output.size[3];
+  const cv::Mat c0(h, w, CV_32F, const_cast<float*>(output.ptr<float>(0, 0)));
+  cv::Mat mask;
+  if (channels == 1) {
+    mask = c0 > 0.0f;
+  } else {
+    const cv::Mat c1(h, w, CV_32F, const_cast<float*>(output.ptr<float>(0, 1)));
+    mask = c1 > c0;
+  }
+  return mask;
+}
+
+OrientationEstimate orientation_from_image_statistics(const cv::Mat& grey_native) {
+  cv::Mat small;
+  cv::resize(grey_native, small, {kStatSize, kStatSize}, 0, 0, cv::INTER_AREA);
+  // Rows 25–90 % hold the face and the air in front of it; skip film-border columns.
+  const int margin = kStatSize / 32;
+  cv::Mat band = small.rowRange(kStatSize / 4, kStatSize * 9 / 10);
+  cv::Mat column_means;
+  cv::reduce(band, column_means, 0, cv::REDUCE_AVG, CV_32F);
+  cv::blur(column_means, column_means, {9, 1}, {-1, -1}, cv::BORDER_REFLECT);
+  cv::Point darkest;
+  cv::minMaxLoc(column_means.colRange(margin, kStatSize - margin), nullptr, nullptr, &darkest);
+  const double centre = (kStatSize - 2 * margin) / 2.0;
+  OrientationEstimate e;
+  e.score = (centre - darkest.x) / centre;
+  e.orientation = e.score >= 0 ? Orientation::FacingLeft : Orientation::FacingRight;
+  e.method = "image_statistics";
+  return e;
+}
+
+OrientationEstimate detect_orientation(const cv::Mat& grey_native, OnnxModel* profile) {
+  if (profile) {
+    cv::Mat proc512, mirrored;
+    cv::resize(grey_native, proc512, {constants::kStage0Size, constants::kStage0Size}, 0, 0,
+               cv::INTER_LINEAR);
+    cv::flip(proc512, mirrored, 1);
+    double balance[2];
+    int pixels = 0;
+    const cv::Mat* views[2] = {&proc512, &mirrored};
+    for (int v = 0; v < 2; ++v) {
+      cv::Mat blob;
+      views[v]->convertTo(blob, CV_32F, 1.0 / 255.0);
+      blob = blob.reshape(1, {1, 1, constants::kStage0Size, constants::kStage0Size});
+      const cv::Mat mask = profile_mask_from_output(profile->forward(blob));
+      balance[v] = left_balance(mask);
+      pixels += cv::countNonZero(mask);
+    }
+    // The correct view puts the facial soft tissue on the left.
+    if (pixels >= 2 * constants::kEmptyMaskThreshold && balance[0] != balance[1]) {
+      OrientationEstimate e;
+      e.score = balance[0] - balance[1];
+      e.orientation = e.score > 0 ? Orientation::FacingLeft : Orientation::FacingRight;
+      e.method = "profile_mask";
+      return e;
+    }
+  }
+  return orientation_from_image_statistics(grey_native);
+}
+
+}  // namespace cephtrace

@@ -1,0 +1,217 @@
+#include "cephtrace/predictor.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <optional>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "cephtrace/constants.hpp"
+#include "cephtrace/model_contract.hpp"
+#include "cephtrace/orientation.hpp"
+#include "cephtrace/preprocess.hpp"
+
+namespace cephtrace {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+bool is_stage0(ModelKey key) { return key != ModelKey::Stage1; }
+bool is_zone(ModelKey key) {
+  return key == ModelKey::Zone1 || key == ModelKey::Zone2 || key == ModelKey::Zone3 ||
+         key == ModelKey::Zone4;
+}
+
+std::string confidence_label(double peak) {
+  if (peak > constants::kHighConfidencePeak) return "high";
+  if (peak > constants::kMediumConfidencePeak) return "medium";
+  return "low";
+}
+
+// Stage 0 status when it could not run at all (missing models): every phase false.
+void mark_stage0_unavailable(PredictionResult& result, const std::string& reason) {
+  for (const char* phase : {"0A", "0B", "0C", "0D", "0E"}) {
+    result.stage0_status[phase] = false;
+    result.stage0_details[phase] = {{"skipped", reason}};
+  }
+}
+
+}  // namespace
+
+struct Predictor::Impl {
+  PredictorOptions options;
+  std::array<std::optional<OnnxModel>, kNumModels> models;
+  std::vector<std::pair<std::string, std::string>> missing;  // key → why
+  std::mutex mutex;
+
+  OnnxModel* model(ModelKey key) {
+    auto& m = models[static_cast<size_t>(key)];
+    return m ? &*m : nullptr;
+  }
+
+  bool stage0_complete() const {
+    for (const auto& c : model_contracts())
+      if (is_stage0(c.key) && !models[static_cast<size_t>(c.key)]) return false;
+    return true;
+  }
+
+  void load_models() {
+    for (const auto& contract : model_contracts()) {
+      const auto file = options.model_dir / contract.relative_path;
+      try {
+        // Zone models with a wrong channel count load, then fail as a zone (spec §2) —
+        // unless strict, where every contract violation is an error.
+        models[static_cast<size_t>(contract.key)] = OnnxModel::load(
+            file, contract, options.use_gpu, is_zone(contract.key) && !options.strict);
+        const auto& loaded = *models[static_cast<size_t>(contract.key)];
+        if (!loaded.output_matches_contract())
+          missing.emplace_back(std::string(contract.name),
+                               file.string() + ": output " + shape_to_string(loaded.output_shape()) +
+                                   " has the wrong channel count; this zone will fail");
+      } catch (const ModelError& e) {
+        if (!is_stage0(contract.key) || options.strict) throw;
+        missing.emplace_back(std::string(contract.name), e.what());
+      }
+    }
+  }
+
+  PredictionResult run(const LoadedImage& image) {
+    const auto start = Clock::now();
+    PredictionResult result;
+    result.source = image.source;
+    result.original_width = image.rgb.cols;
+    result.original_height = image.rgb.rows;
+    result.pixel_spacing_mm = image.pixel_spacing_mm;
+    result.decoder = options.decoder == Decoder::Dark ? "dark" : "reference";
+    const int width = image.rgb.cols, height = image.rgb.rows;
+
+    // Orientation: the models see a left-facing view.
+    auto t = Clock::now();
+    const bool stage0_ok = stage0_complete();
+    if (options.orientation) {
+      result.orientation = *options.orientation;
+      result.orientation_detected = false;
+    } else {
+      result.orientation =
+          detect_orientation(image.grey, stage0_ok ? model(ModelKey::Profile) : nullptr)
+              .orientation;
+    }
+    const bool mirrored = result.orientation == Orientation::FacingRight;
+    cv::Mat grey = image.grey, rgb = image.rgb;
+    if (mirrored) {
+      cv::flip(image.grey, grey, 1);
+      cv::flip(image.rgb, rgb, 1);
+    }
+    result.timings_ms.emplace_back("orientation", ms_since(t));
+
+    // Stage 0: attention priors, or zeros in degraded mode.
+    t = Clock::now();
+    std::vector<cv::Mat> attention;
+    if (stage0_ok) {
+      Stage0Models stage0_models{model(ModelKey::Profile),
+                                 {model(ModelKey::Zone1), model(ModelKey::Zone2),
+                                  model(ModelKey::Zone3), model(ModelKey::Zone4)},
+                                 model(ModelKey::Derive)};
+      Stage0Options stage0_options;
+      stage0_options.contour_mode =
+          options.reference_exact ? ContourMode::Reference : ContourMode::Centreline;
+      Stage0Output stage0 = run_stage0(grey, stage0_models, stage0_options);
+      result.stage0_status = std::move(stage0.status);
+      result.stage0_details = std::move(stage0.details);
+      for (const auto& [phase, ms] : stage0.timings_ms)
+        result.timings_ms.emplace_back("stage0_" + phase, ms);
+      if (stage0.priors_available) attention = std::move(stage0.attention512);
+    } else {
+      mark_stage0_unavailable(result, "Stage 0 models not loaded");
+    }
+    result.degraded = attention.empty();
+    for (const auto& [phase, ok] : result.stage0_status.items())
+      if (!ok.get<bool>()) result.degraded = true;
+    result.timings_ms.emplace_back("stage0", ms_since(t));
+
+    // Stage 1.
+    t = Clock::now();
+    const cv::Mat rgb512 =
+        pillow_bilinear_resize(rgb, {constants::kStage1Input, constants::kStage1Input});
+    const cv::Mat input = make_stage1_input(rgb512, attention);
+    result.timings_ms.emplace_back("stage1_preprocess", ms_since(t));
+    t = Clock::now();
+    const auto peaks = run_stage1(*model(ModelKey::Stage1), input, options.decoder);
+    result.timings_ms.emplace_back("stage1", ms_since(t));
+
+    // Heatmap → original pixels (spec §5: hm/256 · W, no half-pixel shift), un-mirrored.
+    const auto& table = canonical_landmarks();
+    const double hm = constants::kHeatmapSize;
+    for (int i = 0; i < kNumLandmarks; ++i) {
+      LandmarkPrediction lm;
+      lm.index = i;
+      lm.name = std::string(table[i].name);
+      const double x_view = peaks[i].x / hm * width;
+      lm.x = mirrored ? (width - 1) - x_view : x_view;
+      lm.y = peaks[i].y / hm * height;
+      lm.peak = peaks[i].peak;
+      lm.confidence_score = std::clamp(peaks[i].peak, 0.0, 1.0);
+      lm.confidence = confidence_label(peaks[i].peak);
+      lm.tier = table[i].tier;
+      result.landmarks.push_back(std::move(lm));
+    }
+    for (const auto& c : model_contracts())
+      if (models[static_cast<size_t>(c.key)] && (c.key == ModelKey::Stage1 || stage0_ok))
+        result.models_loaded.emplace_back(c.name);
+    result.timings_ms.emplace_back("total", ms_since(start));
+    return result;
+  }
+};
+
+Predictor::Predictor(PredictorOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  cv::setNumThreads(impl_->options.threads > 0 ? impl_->options.threads : cv::getNumberOfCPUs());
+  impl_->load_models();
+}
+
+Predictor::~Predictor() = default;
+Predictor::Predictor(Predictor&&) noexcept = default;
+Predictor& Predictor::operator=(Predictor&&) noexcept = default;
+
+PredictionResult Predictor::predict(const std::filesystem::path& image_file) {
+  const auto t = Clock::now();
+  LoadedImage image = load_image(image_file);
+  const double load_ms = ms_since(t);
+  PredictionResult result = predict(image);
+  result.timings_ms.insert(result.timings_ms.begin(), {"load_image", load_ms});
+  return result;
+}
+
+PredictionResult Predictor::predict(std::span<const uint8_t> encoded, const std::string& name) {
+  return predict(decode_image(encoded, name));
+}
+
+PredictionResult Predictor::predict(const cv::Mat& image) { return predict(from_mat(image)); }
+
+PredictionResult Predictor::predict(const LoadedImage& image) {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->run(image);
+}
+
+const PredictorOptions& Predictor::options() const { return impl_->options; }
+
+std::vector<std::string> Predictor::loaded_models() const {
+  std::vector<std::string> keys;
+  for (const auto& c : model_contracts())
+    if (impl_->models[static_cast<size_t>(c.key)]) keys.emplace_back(c.name);
+  return keys;
+}
+
+std::vector<std::pair<std::string, std::string>> Predictor::missing_models() const {
+  return impl_->missing;
+}
+
+bool Predictor::stage0_available() const { return impl_->stage0_complete(); }
+
+}  // namespace cephtrace

@@ -1,0 +1,173 @@
+// The `cephtrace predict` program on good and bad input: exit codes, one clear error line
+// naming the file, atomic outputs, batches that continue past bad files.
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include "cephtrace/onnx_model.hpp"
+#include "test_support.hpp"
+
+namespace cephtrace {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct RunResult {
+  int exit_code;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+RunResult run_cli(const std::string& args) {
+  const fs::path dir = test::temp_dir().parent_path();
+  const fs::path out = dir / "cli_stdout.txt", err = dir / "cli_stderr.txt";
+  const std::string cmd = (test::binary_dir() / "bin" / "cephtrace").string() + " " + args + " > " +
+                          out.string() + " 2> " + err.string();
+  const int status = std::system(cmd.c_str());
+  return {WEXITSTATUS(status), slurp(out), slurp(err)};
+}
+
+std::string models_arg(const std::string& variant = "models") {
+  return " --model-dir " + test::fixture_models_dir(variant).string() + " --threads 1 ";
+}
+
+fs::path write_good_image(const fs::path& dir, const std::string& name) {
+  const fs::path file = dir / name;
+  EXPECT_TRUE(cv::imwrite(file.string(), test::synthetic_cephalogram({400, 480})));
+  return file;
+}
+
+void write_text(const fs::path& file, const std::string& text) {
+  std::ofstream(file, std::ios::binary) << text;
+}
+
+TEST(PredictCli, SingleImageWritesReferenceSchemaJson) {
+  const auto dir = test::temp_dir();
+  const auto image = write_good_image(dir, "ceph.png");
+  const auto json_file = dir / "result.json";
+  const auto r = run_cli("predict --image " + image.string() + models_arg() + "--quiet --output " +
+                         json_file.string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(slurp(json_file));
+  for (const char* key : {"original_width", "original_height", "degraded", "stage0_status",
+                          "stage0_details", "landmarks"})
+    EXPECT_TRUE(j.contains(key)) << key;
+  ASSERT_EQ(j["landmarks"].size(), 25u);
+  for (const char* key : {"index", "name", "x", "y", "peak", "confidence_score", "confidence", "tier"})
+    EXPECT_TRUE(j["landmarks"][0].contains(key)) << key;
+  EXPECT_EQ(j["original_width"], 400);
+  EXPECT_FALSE(fs::exists(dir / "result.json.tmp"));
+}
+
+TEST(PredictCli, VisualizeWritesOverlayPng) {
+  const auto dir = test::temp_dir();
+  const auto image = write_good_image(dir, "ceph.jpg");
+  const auto png = dir / "overlay.png";
+  const auto r = run_cli("predict --image " + image.string() + models_arg() +
+                         "--quiet --visualize --output " + png.string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const cv::Mat overlay = cv::imread(png.string());
+  ASSERT_FALSE(overlay.empty());
+  EXPECT_EQ(overlay.cols, 400);
+  EXPECT_EQ(overlay.rows, 480);
+}
+
+TEST(PredictCli, BadInputsGiveOneClearErrorAndNonZeroExit) {
+  const auto dir = test::temp_dir();
+  write_text(dir / "empty.jpg", "");
+  write_text(dir / "text.png", "this is not a picture\n");
+  {
+    std::vector<uchar> jpg;
+    cv::imencode(".jpg", test::synthetic_cephalogram({400, 480}), jpg);
+    std::ofstream(dir / "truncated.jpg", std::ios::binary)
+        .write(reinterpret_cast<const char*>(jpg.data()), static_cast<std::streamsize>(jpg.size() / 3));
+  }
+  cv::imwrite((dir / "tiny.png").string(), cv::Mat(1, 1, CV_8UC1, cv::Scalar(0)));
+  for (const char* name : {"empty.jpg", "text.png", "truncated.jpg", "tiny.png", "missing.png"}) {
+    const auto file = dir / name;
+    const auto r = run_cli("predict --image " + file.string() + models_arg() + "--quiet");
+    EXPECT_NE(r.exit_code, 0) << name;
+    EXPECT_NE(r.err.find(name), std::string::npos) << name << ": " << r.err;
+    EXPECT_EQ(r.out.find("idx"), std::string::npos) << name;  // no landmark table printed
+  }
+}
+
+TEST(PredictCli, CorruptModelIsAClearError) {
+  const auto dir = test::temp_dir();
+  const auto image = write_good_image(dir, "ceph.png");
+  const auto r = run_cli("predict --image " + image.string() + models_arg("models_corrupt"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("v4_stage1.onnx"), std::string::npos) << r.err;
+}
+
+TEST(PredictCli, FolderWithoutImagesIsAnError) {
+  const auto dir = test::temp_dir();
+  write_text(dir / "notes.txt", "no images here");
+  const auto r = run_cli("predict --image-dir " + dir.string() + models_arg());
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("no images"), std::string::npos) << r.err;
+}
+
+TEST(PredictCli, BatchContinuesPastBadFilesAndReportsThem) {
+  const auto dir = test::temp_dir();
+  const auto images = dir / "images";
+  fs::create_directories(images);
+  write_good_image(images, "a.png");
+  write_text(images / "b.png", "broken");
+  write_good_image(images, "c.jpg");
+  const auto json_file = dir / "batch.json";
+  const auto r = run_cli("predict --image-dir " + images.string() + models_arg() +
+                         "--quiet --output " + json_file.string());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("b.png FAILED"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("[3/3]"), std::string::npos) << r.err;
+  const auto j = nlohmann::json::parse(slurp(json_file));
+  EXPECT_EQ(j.size(), 2u);
+  EXPECT_TRUE(j.contains((images / "a.png").string()));
+  EXPECT_TRUE(j.contains((images / "c.jpg").string()));
+}
+
+TEST(PredictCli, BatchOverlaysGoToTheOutputFolder) {
+  const auto dir = test::temp_dir();
+  const auto images = dir / "images";
+  fs::create_directories(images);
+  write_good_image(images, "one.png");
+  write_good_image(images, "two.png");
+  const auto r = run_cli("predict --image-dir " + images.string() + models_arg() +
+                         "--quiet --visualize --output " + (dir / "overlays").string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(dir / "overlays" / "one_overlay.png"));
+  EXPECT_TRUE(fs::exists(dir / "overlays" / "two_overlay.png"));
+}
+
+TEST(PredictCli, GpuFlagFailsClearlyWithoutGpu) {
+  const auto dir = test::temp_dir();
+  const auto image = write_good_image(dir, "ceph.png");
+  if (gpu_backend_available()) GTEST_SKIP() << "a CUDA device is available here";
+  const auto r = run_cli("predict --image " + image.string() + models_arg() + "--gpu --quiet");
+  // Without a CUDA device: a clear message, non-zero exit.
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--gpu"), std::string::npos) << r.err;
+}
+
+TEST(PredictCli, HelpExplainsTheOptions) {
+  const auto r = run_cli("predict --help");
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* opt : {"--image", "--image-dir", "--output", "--visualize", "--model-dir",
+                          "--strict", "--quiet", "--gpu", "--threads", "--decoder"})
+    EXPECT_NE(r.out.find(opt), std::string::npos) << opt;
+}
+
+}  // namespace
+}  // namespace cephtrace

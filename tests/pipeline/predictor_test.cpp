@@ -1,0 +1,236 @@
+// End-to-end tests of the Predictor with the tiny fixture models (meaningless landmarks,
+// real tensor contracts) and, when present, real ISBI images and the shipped models.
+#include "cephtrace/predictor.hpp"
+
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include "cephtrace/orientation.hpp"
+#include "test_support.hpp"
+
+namespace cephtrace {
+namespace {
+
+using test::fixture_models_dir;
+
+PredictorOptions options_for(const std::string& variant) {
+  PredictorOptions o;
+  o.model_dir = fixture_models_dir(variant);
+  o.threads = 1;
+  return o;
+}
+
+void expect_complete_result(const PredictionResult& r, const cv::Size& size) {
+  EXPECT_EQ(r.original_width, size.width);
+  EXPECT_EQ(r.original_height, size.height);
+  ASSERT_EQ(r.landmarks.size(), static_cast<size_t>(kNumLandmarks));
+  for (int i = 0; i < kNumLandmarks; ++i) {
+    const auto& l = r.landmarks[i];
+    EXPECT_EQ(l.index, i);
+    EXPECT_EQ(l.name, canonical_landmarks()[i].name);
+    EXPECT_GE(l.x, -1.0);
+    EXPECT_LE(l.x, size.width);
+    EXPECT_GE(l.y, 0.0);
+    EXPECT_LE(l.y, size.height);
+    EXPECT_GE(l.confidence_score, 0.0);
+    EXPECT_LE(l.confidence_score, 1.0);
+  }
+  for (const char* phase : {"0A", "0B", "0C", "0D", "0E"}) {
+    ASSERT_TRUE(r.stage0_status.contains(phase)) << phase;
+    EXPECT_TRUE(r.stage0_status[phase].is_boolean());
+    EXPECT_TRUE(r.stage0_details.contains(phase)) << phase;
+  }
+}
+
+TEST(Predictor, RunsAllStagesWithFixtureModels) {
+  Predictor predictor(options_for("models"));
+  EXPECT_TRUE(predictor.stage0_available());
+  EXPECT_EQ(predictor.loaded_models().size(), 7u);
+  const cv::Mat image = test::synthetic_cephalogram({600, 700});
+  const PredictionResult r = predictor.predict(image);
+  expect_complete_result(r, image.size());
+  EXPECT_TRUE(r.stage0_status["0A"].get<bool>());  // the fixture profile model finds dark pixels
+  EXPECT_EQ(r.models_loaded.size(), 7u);
+}
+
+TEST(Predictor, AcceptsTwoChannelProfileOutput) {
+  Predictor predictor(options_for("models_2ch"));
+  const cv::Mat image = test::synthetic_cephalogram({500, 600});
+  const PredictionResult r = predictor.predict(image);
+  expect_complete_result(r, image.size());
+  EXPECT_TRUE(r.stage0_status["0A"].get<bool>());
+  EXPECT_GE(r.stage0_details["0A"]["mask_nonzero_pixels"].get<int>(), 50);
+}
+
+TEST(Predictor, MissingStage0GivesDegradedResult) {
+  Predictor predictor(options_for("models_no_stage0"));
+  EXPECT_FALSE(predictor.stage0_available());
+  EXPECT_EQ(predictor.missing_models().size(), 6u);
+  const PredictionResult r = predictor.predict(test::synthetic_cephalogram({400, 500}));
+  EXPECT_TRUE(r.degraded);
+  for (const char* phase : {"0A", "0B", "0C", "0D", "0E"})
+    EXPECT_FALSE(r.stage0_status[phase].get<bool>());
+  expect_complete_result(r, {400, 500});
+}
+
+TEST(Predictor, StrictRefusesMissingStage0) {
+  auto o = options_for("models_no_stage0");
+  o.strict = true;
+  try {
+    Predictor predictor(o);
+    FAIL() << "expected a ModelError";
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("v4_stage0_profile.onnx"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Predictor, WrongStage1ShapeNamesFileAndShapes) {
+  try {
+    Predictor predictor(options_for("models_bad_stage1"));
+    FAIL() << "expected a ModelError";
+  } catch (const ModelError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("v4_stage1.onnx"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("(1,25,256,256)"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("(1,24,256,256)"), std::string::npos) << msg;
+  }
+}
+
+TEST(Predictor, WrongZoneChannelCountFailsOnlyThatZone) {
+  Predictor predictor(options_for("models_bad_zone"));
+  ASSERT_EQ(predictor.missing_models().size(), 1u);
+  EXPECT_EQ(predictor.missing_models()[0].first, "zone2");
+  const PredictionResult r = predictor.predict(test::synthetic_cephalogram({500, 600}));
+  expect_complete_result(r, {500, 600});
+  // Zone 2 gives the palatal plane: with it failed, 0C cannot succeed.
+  EXPECT_FALSE(r.stage0_status["0C"].get<bool>());
+  EXPECT_TRUE(r.degraded);
+
+  auto strict = options_for("models_bad_zone");
+  strict.strict = true;
+  EXPECT_THROW(Predictor{strict}, ModelError);
+}
+
+TEST(Predictor, CorruptOrEmptyModelFilesAreClearErrors) {
+  try {
+    Predictor predictor(options_for("models_corrupt"));
+    FAIL() << "expected a ModelError";
+  } catch (const ModelError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("v4_stage1.onnx"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("empty"), std::string::npos) << msg;
+  }
+}
+
+TEST(Predictor, MissingModelDirectoryNamesStage1File) {
+  PredictorOptions o;
+  o.model_dir = test::temp_dir() / "nothing-here";
+  try {
+    Predictor predictor(o);
+    FAIL() << "expected a ModelError";
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("stage1/v4_stage1.onnx"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Predictor, FileBytesAndMatGiveTheSameResult) {
+  Predictor predictor(options_for("models"));
+  const cv::Mat image = test::synthetic_cephalogram({480, 560});
+  const auto file = test::temp_dir() / "ceph.png";
+  ASSERT_TRUE(cv::imwrite(file.string(), image));
+  std::vector<uchar> bytes;
+  ASSERT_TRUE(cv::imencode(".png", image, bytes));
+
+  const auto a = predictor.predict(file);
+  const auto b = predictor.predict(std::span<const uint8_t>(bytes.data(), bytes.size()), "x.png");
+  const auto c = predictor.predict(image);
+  for (int i = 0; i < kNumLandmarks; ++i) {
+    EXPECT_DOUBLE_EQ(a.landmarks[i].x, b.landmarks[i].x);
+    EXPECT_DOUBLE_EQ(a.landmarks[i].y, b.landmarks[i].y);
+    EXPECT_NEAR(a.landmarks[i].x, c.landmarks[i].x, 1e-9);
+    EXPECT_NEAR(a.landmarks[i].y, c.landmarks[i].y, 1e-9);
+  }
+  EXPECT_EQ(a.source, file.string());
+}
+
+TEST(Predictor, ForcedOrientationMirrorsCoordinatesExactly) {
+  auto left = options_for("models");
+  left.orientation = Orientation::FacingLeft;
+  auto right = options_for("models");
+  right.orientation = Orientation::FacingRight;
+  Predictor as_left(left), as_right(right);
+  const cv::Mat image = test::synthetic_cephalogram({500, 620}, true);
+  cv::Mat mirrored;
+  cv::flip(image, mirrored, 1);
+  const auto a = as_left.predict(image);
+  const auto b = as_right.predict(mirrored);
+  EXPECT_EQ(b.orientation, Orientation::FacingRight);
+  EXPECT_FALSE(b.orientation_detected);
+  for (int i = 0; i < kNumLandmarks; ++i) {
+    EXPECT_NEAR(b.landmarks[i].x, (image.cols - 1) - a.landmarks[i].x, 1e-6) << i;
+    EXPECT_NEAR(b.landmarks[i].y, a.landmarks[i].y, 1e-6) << i;
+  }
+}
+
+TEST(Predictor, SharedAcrossThreadsGivesSequentialResults) {
+  Predictor predictor(options_for("models"));
+  const cv::Mat image = test::synthetic_cephalogram({420, 500});
+  const auto expected = predictor.predict(image);
+  std::vector<PredictionResult> results(3);
+  std::vector<std::thread> threads;
+  for (auto& r : results) threads.emplace_back([&] { r = predictor.predict(image); });
+  for (auto& t : threads) t.join();
+  for (const auto& r : results)
+    for (int i = 0; i < kNumLandmarks; ++i) {
+      EXPECT_DOUBLE_EQ(r.landmarks[i].x, expected.landmarks[i].x);
+      EXPECT_DOUBLE_EQ(r.landmarks[i].y, expected.landmarks[i].y);
+    }
+}
+
+TEST(Predictor, HandlesSmallestAndLargestSupportedSizes) {
+  Predictor predictor(options_for("models"));
+  for (const cv::Size size : {cv::Size(300, 300), cv::Size(4000, 5000)}) {
+    const auto r = predictor.predict(test::synthetic_cephalogram(size));
+    expect_complete_result(r, size);
+  }
+}
+
+TEST(Orientation, ImageStatisticsFindTheDarkFacialSide) {
+  const cv::Mat left = test::synthetic_cephalogram({512, 600}, true);
+  const cv::Mat right = test::synthetic_cephalogram({512, 600}, false);
+  cv::Mat grey_left, grey_right;
+  cv::extractChannel(left, grey_left, 0);
+  cv::extractChannel(right, grey_right, 0);
+  EXPECT_EQ(orientation_from_image_statistics(grey_left).orientation, Orientation::FacingLeft);
+  EXPECT_EQ(orientation_from_image_statistics(grey_right).orientation, Orientation::FacingRight);
+}
+
+// Real data: ISBI images face right; with the same models an image and its mirror image
+// must give mirrored coordinates.
+TEST(PredictorIsbi, MirroredImageGivesMirroredCoordinates) {
+  CEPHTRACE_REQUIRE_ISBI(isbi);
+  PredictorOptions o;
+  const auto shipped = test::shipped_models_dir();
+  o.model_dir = shipped ? *shipped : fixture_models_dir("models");
+  o.threads = 2;
+  Predictor predictor(o);
+  const cv::Mat image = cv::imread((isbi / "images" / "151.jpg").string(), cv::IMREAD_COLOR);
+  ASSERT_FALSE(image.empty());
+  cv::Mat mirrored;
+  cv::flip(image, mirrored, 1);
+  const auto a = predictor.predict(image);
+  const auto b = predictor.predict(mirrored);
+  EXPECT_EQ(a.orientation, Orientation::FacingRight);
+  EXPECT_EQ(b.orientation, Orientation::FacingLeft);
+  for (int i = 0; i < kNumLandmarks; ++i) {
+    EXPECT_NEAR(a.landmarks[i].x, (image.cols - 1) - b.landmarks[i].x, 1.0) << i;
+    EXPECT_NEAR(a.landmarks[i].y, b.landmarks[i].y, 1.0) << i;
+  }
+}
+
+}  // namespace
+}  // namespace cephtrace
