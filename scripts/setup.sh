@@ -11,6 +11,7 @@ PACKAGES=(
   libdcmtk-dev dcmtk       # DICOM input; the tools make DICOM test files
   libcurl4-openssl-dev     # download-weights
   python3 python3-numpy python3-onnx python3-opencv python3-pil  # fixture models, checks
+  python3-torch python3-scipy  # training code (CI runs a training smoke test)
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,16 +1,219 @@
-// Placeholder: replaced by the real `cephtrace evaluate` implementation.
+// `cephtrace evaluate`: landmark accuracy against ground truth, from saved predictions
+// (--predictions) or by running the model (--image-dir), plus the ISBI 2015 protocol
+// (--protocol isbi2015) and the inter-observer table (--protocol isbi2015-interobserver).
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
 #include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
 
+#include "cephtrace/evaluate.hpp"
+#include "cephtrace/predictor.hpp"
+#include "cli_util.hpp"
 #include "commands.hpp"
 
 namespace cephtrace::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct EvaluateArgs {
+  std::string image_dir, gt_dir, predictions, output, markdown, model_dir, save_predictions;
+  std::string scale = "auto", ids, id_list, protocol, data_dir, aliases, decoder = "reference";
+  std::vector<double> thresholds{2.0, 2.5, 3.0, 4.0};
+  std::optional<double> pixel_spacing;
+  int limit = 0, bootstrap = 2000;
+  uint64_t seed = 2015;
+  bool strict = false, gpu = false, quiet = false;
+};
+
+PredictedImage to_predicted(const PredictionResult& r, const std::string& key) {
+  PredictedImage p{key, {}, r.pixel_spacing_mm};  // spacing from the DICOM header, if any
+  for (const auto& l : r.landmarks) p.landmarks.push_back({l.name, l.x, l.y});
+  return p;
+}
+
+// Runs the model over `images` (progress N/M on stderr); failures are reported and skipped.
+std::vector<PredictedImage> run_model(const std::vector<fs::path>& images, const EvaluateArgs& a) {
+  PredictorOptions o;
+  o.model_dir = a.model_dir.empty() ? default_model_dir() : fs::path(a.model_dir);
+  o.strict = a.strict;
+  o.use_gpu = a.gpu;
+  o.decoder = a.decoder == "dark" ? Decoder::Dark : Decoder::Reference;
+  Predictor predictor(o);
+  for (const auto& [key, why] : predictor.missing_models())
+    std::cerr << "warning: " << key << " model unavailable: " << why << "\n";
+  std::vector<PredictedImage> out;
+  nlohmann::ordered_json saved = nlohmann::ordered_json::object();
+  for (size_t i = 0; i < images.size(); ++i) {
+    std::cerr << "[" << i + 1 << "/" << images.size() << "] " << images[i].filename().string();
+    try {
+      const PredictionResult r = predictor.predict(images[i]);
+      out.push_back(to_predicted(r, images[i].string()));
+      if (!a.save_predictions.empty()) saved[images[i].string()] = to_json(r);
+      std::cerr << (r.degraded ? " (degraded)\n" : "\n");
+    } catch (const std::exception& e) {
+      std::cerr << " FAILED: " << e.what() << "\n";
+    }
+  }
+  if (!a.save_predictions.empty()) write_file_atomic(a.save_predictions, saved.dump(1) + "\n");
+  return out;
+}
+
+// Images of `dir` whose stem is accepted, sorted, at most `limit` (0 = all).
+std::vector<fs::path> pick_images(const fs::path& dir, const std::function<bool(const std::string&)>& accept,
+                                  int limit) {
+  std::vector<fs::path> out;
+  for (const auto& f : list_images(dir))
+    if (accept(f.stem().string()) && (limit <= 0 || static_cast<int>(out.size()) < limit)) out.push_back(f);
+  return out;
+}
+
+void emit(const EvaluateArgs& a, const std::string& markdown, const nlohmann::json& json) {
+  if (!a.quiet) std::cout << markdown;
+  if (!a.output.empty()) write_file_atomic(a.output, json.dump(1) + "\n");
+  if (!a.markdown.empty()) write_file_atomic(a.markdown, markdown);
+}
+
+fs::path isbi_data_dir(const EvaluateArgs& a) {
+  if (!a.data_dir.empty()) return a.data_dir;
+  if (const char* env = std::getenv("CEPHTRACE_ISBI_DIR")) return env;
+  return "../shared/data/isbi2015";
+}
+
+int run_protocol(const EvaluateArgs& a) {
+  IsbiProtocolOptions o;
+  o.data_dir = isbi_data_dir(a);
+  if (!fs::is_directory(o.data_dir / "annotations" / "senior"))
+    throw std::runtime_error(o.data_dir.string() + ": no annotations/senior folder (give --data-dir)");
+  o.sdr_thresholds_mm = a.thresholds;
+  o.bootstrap_resamples = a.bootstrap;
+  o.bootstrap_seed = a.seed;
+  if (a.protocol == "isbi2015-interobserver") {
+    const auto r = run_isbi_interobserver(o);
+    emit(a, to_markdown(r), to_json(r));
+    return 0;
+  }
+  std::vector<PredictedImage> preds;
+  if (!a.predictions.empty()) {
+    preds = read_predictions_file(a.predictions);
+    o.method_name = fs::path(a.predictions).filename().string();
+  } else {
+    const auto test_ids = IdSelection::range(151, 400);
+    preds = run_model(pick_images(o.data_dir / "images", [&](const std::string& s) { return test_ids.contains(s); },
+                                  a.limit),
+                      a);
+    o.method_name = "cephtrace (" + (a.model_dir.empty() ? default_model_dir().string() : a.model_dir) + ")";
+  }
+  const auto r = run_isbi_protocol(preds, o);
+  emit(a, to_markdown(r), to_json(r));
+  return 0;
+}
+
+int run_evaluate(const EvaluateArgs& a) {
+  if (!a.protocol.empty()) return run_protocol(a);
+  if (a.gt_dir.empty()) throw std::runtime_error("give --gt-dir (or --protocol); see --help");
+  if (a.predictions.empty() == a.image_dir.empty())
+    throw std::runtime_error("give exactly one of --predictions FILE and --image-dir FOLDER");
+
+  AliasTable aliases = AliasTable::builtin();
+  if (!a.aliases.empty()) aliases.load(a.aliases);
+  std::vector<std::string> problems;
+  auto truth = read_ground_truth_dir(a.gt_dir, problems, aliases);
+  for (const auto& p : problems) std::cerr << "cephtrace evaluate: ground truth skipped: " << p << "\n";
+  if (a.strict && !problems.empty()) throw std::runtime_error("--strict: unusable ground-truth files");
+
+  // Subset: --ids / --id-list, then --limit.
+  if (!a.ids.empty() || !a.id_list.empty()) {
+    IdSelection ids;
+    if (!a.ids.empty()) ids.add(IdSelection::parse(a.ids));
+    if (!a.id_list.empty()) ids.add(IdSelection::from_list_file(a.id_list));
+    std::erase_if(truth, [&](const GroundTruth& g) { return !ids.contains(g.stem); });
+  }
+  std::vector<PredictedImage> preds;
+  if (!a.predictions.empty()) {
+    if (a.limit > 0 && truth.size() > static_cast<size_t>(a.limit)) truth.resize(static_cast<size_t>(a.limit));
+    preds = read_predictions_file(a.predictions);
+  } else {
+    // A model run scores the images of --image-dir that have ground truth (at most --limit).
+    std::set<std::string> with_truth;
+    for (const auto& g : truth) with_truth.insert(g.stem);
+    const auto images = pick_images(a.image_dir, [&](const std::string& s) { return with_truth.count(s) > 0; }, a.limit);
+    std::set<std::string> picked;
+    for (const auto& f : images) picked.insert(f.stem().string());
+    std::erase_if(truth, [&](const GroundTruth& g) { return !picked.count(g.stem); });
+    preds = run_model(images, a);
+  }
+  if (truth.empty()) throw std::runtime_error(a.gt_dir + ": no usable ground truth selected");
+
+  EvaluationOptions o;
+  o.sdr_thresholds_mm = a.thresholds;
+  o.scale_mode = *parse_scale_mode(a.scale);
+  o.pixel_spacing_mm = a.pixel_spacing;
+  o.bootstrap_resamples = a.bootstrap;
+  o.bootstrap_seed = a.seed;
+  auto report = evaluate(truth, preds, o);
+  report.title = "Evaluation of " + (a.predictions.empty() ? a.image_dir : a.predictions) + " against " + a.gt_dir;
+  emit(a, to_markdown(report), to_json(report));
+  if (report.overall.n == 0) {
+    std::cerr << "cephtrace evaluate: no landmark was scored\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
 
 CommandRunner add_evaluate_command(CLI::App& app) {
-  app.add_subcommand("evaluate", "(not implemented yet)");
-  return [] {
-    std::cerr << "cephtrace evaluate: not implemented yet\n";
-    return 2;
-  };
+  auto args = std::make_shared<EvaluateArgs>();
+  auto* sub = app.add_subcommand(
+      "evaluate",
+      "Landmark accuracy against ground truth (one <stem>.json per image in --gt-dir), from saved "
+      "predictions (--predictions) or by running the model (--image-dir).\n"
+      "Per landmark and overall: n, MRE, SD, median, p95, SDR (error <= threshold), bootstrap 95 % CI.\n"
+      "--protocol isbi2015: the literature protocol (Test1, Test1 without duplicates, Test2, 0.1 mm/px);\n"
+      "--protocol isbi2015-interobserver: senior vs alternate annotations.");
+  sub->add_option("--gt-dir", args->gt_dir, "folder of canonical ground truth <stem>.json")
+      ->check(CLI::ExistingDirectory);
+  sub->add_option("--predictions", args->predictions, "cephtrace predict JSON (batch or single result)")
+      ->check(CLI::ExistingFile);
+  sub->add_option("--image-dir", args->image_dir, "run the model on these images")->check(CLI::ExistingDirectory);
+  sub->add_option("--model-dir", args->model_dir, "model folder (default: $CEPHTRACE_MODEL_DIR, ./models, ...)");
+  sub->add_option("--save-predictions", args->save_predictions, "with a model run: also write its batch JSON");
+  sub->add_option("--output", args->output, "write the report as JSON");
+  sub->add_option("--markdown", args->markdown, "write the report as Markdown");
+  sub->add_option("--sdr-thresholds-mm", args->thresholds, "SDR thresholds in mm (default 2.0 2.5 3.0 4.0)")
+      ->expected(1, -1)
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--pixel-spacing", args->pixel_spacing, "mm per pixel for every image")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--scale", args->scale,
+                  "auto: --pixel-spacing, else the ground truth's, else the image's (DICOM), else S-N = 71 mm; "
+                  "recorded: like auto without S-N; sn71: the reference's S-N = 71 mm for every image")
+      ->check(CLI::IsMember({"auto", "recorded", "sn71"}));
+  sub->add_option("--ids", args->ids, "evaluate only these image ids, e.g. 151-300 or 301-400,17");
+  sub->add_option("--id-list", args->id_list, "file with one image id per line")->check(CLI::ExistingFile);
+  sub->add_option("--limit", args->limit, "evaluate at most N images")->check(CLI::NonNegativeNumber);
+  sub->add_option("--bootstrap", args->bootstrap, "bootstrap resamples for the MRE CI (default 2000)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--seed", args->seed, "bootstrap seed (default 2015)");
+  sub->add_option("--aliases", args->aliases, "JSON {\"label\": \"canonical\"} for ground-truth labels")
+      ->check(CLI::ExistingFile);
+  sub->add_option("--protocol", args->protocol, "isbi2015 | isbi2015-interobserver")
+      ->check(CLI::IsMember({"isbi2015", "isbi2015-interobserver"}));
+  sub->add_option("--data-dir", args->data_dir,
+                  "ISBI 2015 folder for --protocol (default $CEPHTRACE_ISBI_DIR or ../shared/data/isbi2015)");
+  sub->add_option("--decoder", args->decoder, "model runs: reference | dark")
+      ->check(CLI::IsMember({"reference", "dark"}));
+  sub->add_flag("--strict", args->strict, "missing Stage 0 models or unusable ground truth are errors");
+  sub->add_flag("--gpu", args->gpu, "run the model on a CUDA GPU");
+  sub->add_flag("--quiet", args->quiet, "do not print the table");
+  return [args] { return run_evaluate(*args); };
 }
 
 }  // namespace cephtrace::cli

@@ -75,7 +75,7 @@ int run_single(Predictor& predictor, const PredictArgs& a) {
     if (!a.quiet) std::cout << "overlay written to " << a.overlay << "\n";
   }
   if (a.visualize) {
-    const fs::path out = a.output.empty() ? fs::path(a.image).stem().string() + "_overlay.png"
+    const fs::path out = a.output.empty() ? fs::path(fs::path(a.image).stem().string() + "_overlay.png")
                                           : fs::path(a.output);
     write_png_atomic(out, draw_overlay(rgb, result));
     if (!a.quiet) std::cout << "overlay written to " << out.string() << "\n";
@@ -93,7 +93,7 @@ int run_batch(Predictor& predictor, const PredictArgs& a) {
                                            ".tif .tiff .dcm)");
   if (a.visualize && a.output.empty())
     throw std::runtime_error("--visualize with --image-dir needs --output FOLDER for the overlays");
-  nlohmann::json batch = nlohmann::json::object();
+  nlohmann::ordered_json batch = nlohmann::ordered_json::object();
   int failures = 0;
   const auto start = std::chrono::steady_clock::now();
   for (size_t i = 0; i < files.size(); ++i) {

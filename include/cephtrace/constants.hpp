@@ -40,6 +40,18 @@ struct ClaheParams {
 };
 inline constexpr std::array<ClaheParams, 5> kZoneClahe{{{3.0, 4}, {2.5, 8}, {3.0, 6}, {3.5, 4}, {1.5, 8}}};
 
+// Phase 0B zone geometry (fractions of 512 / of the profile centroid y).
+inline constexpr double kZoneCranialLeft = 0.25;    // z1 x1 = int(512·0.25) − pad
+inline constexpr double kZonePosteriorLeft = 0.15;  // z4 x1 = int(512·0.15) − pad
+inline constexpr double kZoneBottom = 0.85;         // z1/z4 y2 = int(512·0.85) + pad
+inline constexpr double kZoneMidfaceRight = 0.25;   // z2 x2 = int(x_max + 0.25·(512 − x_max)) + 3·pad
+inline constexpr double kZoneCentroidY = 0.95;      // z2 y2 / z3 y1 around int(0.95·cy)
+
+// Phase 0B anterior-profile smoothing: σ = max(3, 0.015·height), kernel truncated at 4σ.
+inline constexpr double kProfileSigmaMin = 3.0;
+inline constexpr double kProfileSigmaFraction = 0.015;
+inline constexpr double kGaussianTruncate = 4.0;
+
 // Phase 0C.
 inline constexpr double kMinContourArea = 20.0;
 inline constexpr int kMinContourPoints = 20;
@@ -50,12 +62,24 @@ inline constexpr double kFilmWidthMm = 200.0;
 inline constexpr double kFilmHeightMm = 250.0;
 inline constexpr double kMinDpEpsilon = 0.001;
 inline constexpr int kAnchorsExpected = 7;
+// Phase 0D anchor windows (arc-length fractions along the oriented polyline).
+inline constexpr double kSellaWindowLo = 0.20, kSellaWindowHi = 0.60;
+inline constexpr double kPogonionWindowLo = 0.10, kPogonionWindowHi = 0.65;
+inline constexpr double kGonionWindowLo = 0.15, kGonionWindowHi = 0.50;
 
 // Phase 0E.
 inline constexpr double kMissingAnchorValue = 0.5;
 
 // Stage 1 decoding.
 inline constexpr double kLogFloor = 1e-10;
+inline constexpr double kNewtonEpsilon = 1e-10;    // added to the 2nd derivative (reference)
+inline constexpr double kReferenceMaxOffset = 0.5;  // per-axis sub-pixel step clip (reference)
+// Full DARK: Gaussian modulation of the heatmap before the Taylor step, as in the DARK
+// paper's published setting for σ = 2 heatmaps (an 11×11 kernel of σ = 2 px), then the
+// Newton step −H⁻¹g is clipped to ±1 px per axis.
+inline constexpr double kDarkBlurSigma = 2.0;
+inline constexpr int kDarkBlurKernel = 11;
+inline constexpr double kDarkMaxOffset = 1.0;
 inline constexpr double kHighConfidencePeak = 0.5;
 inline constexpr double kMediumConfidencePeak = 0.2;
 

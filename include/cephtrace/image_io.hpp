@@ -7,6 +7,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <opencv2/core.hpp>
 
@@ -25,6 +26,9 @@ struct LoadedImage {
   cv::Mat grey;  // CV_8UC1, native size (Stage 0 path: OpenCV's grey decode when from a file)
   std::optional<double> pixel_spacing_mm;  // from DICOM (Pixel Spacing / Imager Pixel Spacing)
   std::string source;
+  // Conversions worth telling the user about (16-bit range scaled to 8 bits, alpha
+  // dropped, non-square DICOM pixels averaged), one sentence each.
+  std::vector<std::string> notes;
 };
 
 // Reads an image or DICOM file. Throws ImageError naming `path` on any failure.

@@ -25,7 +25,4 @@ OrientationEstimate detect_orientation(const cv::Mat& grey_native, OnnxModel* pr
 // lower-side column band is the facial side.
 OrientationEstimate orientation_from_image_statistics(const cv::Mat& grey_native);
 
-// Binary profile mask (CV_8U, 0/255) from the 0A model output for a 512² input.
-cv::Mat profile_mask_from_output(const cv::Mat& output);
-
 }  // namespace cephtrace

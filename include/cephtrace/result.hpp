@@ -44,7 +44,7 @@ struct PredictionResult {
   std::vector<std::string> models_loaded;                   // model keys that ran
 };
 
-// Reference schema (spec §6) plus the additions above.
-nlohmann::json to_json(const PredictionResult& result);
+// Reference schema (spec §6) plus the additions above, keys in the reference's order.
+nlohmann::ordered_json to_json(const PredictionResult& result);
 
 }  // namespace cephtrace

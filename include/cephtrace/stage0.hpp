@@ -30,6 +30,11 @@ enum class ContourMode {
 
 struct Stage0Options {
   ContourMode contour_mode = ContourMode::Centreline;
+  // Reference behaviour (spec §4.5): an anchor 0D did not find is fed to the MLP as
+  // (0.5, 0.5) AND rendered there. When false it is still fed as (0.5, 0.5) but its
+  // attention channel is left zero (as for any absent landmark). Either way it is
+  // listed in details["0E"]["anchors_defaulted"].
+  bool render_defaulted_anchors = false;
 };
 
 struct Stage0Output {

@@ -6,16 +6,17 @@ std::string_view orientation_name(Orientation o) {
   return o == Orientation::FacingLeft ? "left" : "right";
 }
 
-nlohmann::json to_json(const PredictionResult& r) {
-  nlohmann::json j;
+nlohmann::ordered_json to_json(const PredictionResult& r) {
+  using ordered = nlohmann::ordered_json;
+  ordered j;
   j["original_width"] = r.original_width;
   j["original_height"] = r.original_height;
   j["degraded"] = r.degraded;
-  j["stage0_status"] = r.stage0_status;
-  j["stage0_details"] = r.stage0_details;
-  auto& lms = j["landmarks"] = nlohmann::json::array();
+  j["stage0_status"] = ordered::parse(r.stage0_status.dump());
+  j["stage0_details"] = ordered::parse(r.stage0_details.dump());
+  auto& lms = j["landmarks"] = ordered::array();
   for (const auto& l : r.landmarks) {
-    lms.push_back({{"index", l.index},
+    lms.push_back(ordered{{"index", l.index},
                    {"name", l.name},
                    {"x", l.x},
                    {"y", l.y},
@@ -28,9 +29,9 @@ nlohmann::json to_json(const PredictionResult& r) {
   j["source"] = r.source;
   j["orientation"] = orientation_name(r.orientation);
   j["orientation_detected"] = r.orientation_detected;
-  j["pixel_spacing_mm"] = r.pixel_spacing_mm ? nlohmann::json(*r.pixel_spacing_mm) : nlohmann::json();
+  j["pixel_spacing_mm"] = r.pixel_spacing_mm ? ordered(*r.pixel_spacing_mm) : ordered();
   j["decoder"] = r.decoder;
-  auto& t = j["timings_ms"] = nlohmann::json::object();
+  auto& t = j["timings_ms"] = ordered::object();
   for (const auto& [stage, ms] : r.timings_ms) t[stage] = ms;
   j["models_loaded"] = r.models_loaded;
   return j;

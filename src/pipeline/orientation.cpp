@@ -3,6 +3,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "cephtrace/constants.hpp"
+#include "cephtrace/stage0_phases.hpp"
 
 namespace cephtrace {
 namespace {
@@ -19,20 +20,6 @@ double left_balance(const cv::Mat& mask) {
 }
 
 }  // namespace
-
-cv::Mat profile_mask_from_output(const cv::Mat& output) {
-  // (1,C,H,W): one logit channel (> 0 ⇔ sigmoid > 0.5) or two class scores.
-  const int channels = output.size[1], h = output.size[2], w = output.size[3];
-  const cv::Mat c0(h, w, CV_32F, const_cast<float*>(output.ptr<float>(0, 0)));
-  cv::Mat mask;
-  if (channels == 1) {
-    mask = c0 > 0.0f;
-  } else {
-    const cv::Mat c1(h, w, CV_32F, const_cast<float*>(output.ptr<float>(0, 1)));
-    mask = c1 > c0;
-  }
-  return mask;
-}
 
 OrientationEstimate orientation_from_image_statistics(const cv::Mat& grey_native) {
   cv::Mat small;
@@ -66,7 +53,7 @@ OrientationEstimate detect_orientation(const cv::Mat& grey_native, OnnxModel* pr
       cv::Mat blob;
       views[v]->convertTo(blob, CV_32F, 1.0 / 255.0);
       blob = blob.reshape(1, {1, 1, constants::kStage0Size, constants::kStage0Size});
-      const cv::Mat mask = profile_mask_from_output(profile->forward(blob));
+      const cv::Mat mask = stage0::profile_mask_from_output(profile->forward(blob));
       balance[v] = left_balance(mask);
       pixels += cv::countNonZero(mask);
     }

@@ -121,6 +121,8 @@ struct Predictor::Impl {
       Stage0Options stage0_options;
       stage0_options.contour_mode =
           options.reference_exact ? ContourMode::Reference : ContourMode::Centreline;
+      // The reference renders anchors fed to the MLP as (0.5, 0.5) as if real.
+      stage0_options.render_defaulted_anchors = options.reference_exact;
       Stage0Output stage0 = run_stage0(grey, stage0_models, stage0_options);
       result.stage0_status = std::move(stage0.status);
       result.stage0_details = std::move(stage0.details);

@@ -30,8 +30,11 @@ std::string slurp(const fs::path& p) {
 }
 
 RunResult run_cli(const std::string& args) {
-  const fs::path dir = test::temp_dir().parent_path();
-  const fs::path out = dir / "cli_stdout.txt", err = dir / "cli_stderr.txt";
+  // Unique per test: CTest runs the tests of this suite in parallel.
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  const fs::path stem = fs::temp_directory_path() /
+                        (std::string("cephtrace_cli_") + info->name());
+  const fs::path out = stem.string() + ".stdout", err = stem.string() + ".stderr";
   const std::string cmd = (test::binary_dir() / "bin" / "cephtrace").string() + " " + args + " > " +
                           out.string() + " 2> " + err.string();
   const int status = std::system(cmd.c_str());

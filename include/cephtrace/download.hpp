@@ -1,0 +1,89 @@
+// Fetching the published CephTrace v4 weights (spec §2) from a Hugging Face-style hub:
+// {endpoint}/{repo_id}/resolve/{revision}/{relative_path} -> {output_dir}/{relative_path}.
+//
+// Safety: data is written to <file>.part (kept for resuming with an HTTP Range request)
+// and renamed onto the final name only once its size — and its sha256 when the server
+// announces one — has been verified, so the engine never sees a half-written model.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cephtrace {
+
+inline constexpr std::string_view kDefaultHubEndpoint = "https://huggingface.co";
+inline constexpr std::string_view kDefaultWeightsRepo = "CephTrace/cephtrace-v4";
+inline constexpr std::string_view kDefaultWeightsRevision = "main";
+
+// Progress of the file being downloaded (bytes count the resumed part too).
+struct DownloadProgress {
+  std::string_view key;            // model contract name: "profile", ... "stage1"
+  std::string_view relative_path;  // e.g. "stage1/v4_stage1.onnx"
+  std::uint64_t bytes_done = 0;
+  std::uint64_t bytes_total = 0;   // 0 while unknown
+  double bytes_per_second = 0;     // of this transfer
+  double eta_seconds = -1;         // < 0 while unknown
+};
+
+enum class DownloadStatus { Downloaded, Skipped, Failed };
+
+struct FileOutcome {
+  std::string key;
+  std::filesystem::path path;  // final location under output_dir
+  DownloadStatus status = DownloadStatus::Failed;
+  std::uint64_t bytes = 0;     // size of the file now in place (0 when failed)
+  std::string message;         // why skipped / why it failed (names the file)
+};
+
+struct DownloadReport {
+  std::vector<FileOutcome> files;  // in model-contract order
+  bool ok() const;                 // no file failed
+  int count(DownloadStatus status) const;
+};
+
+struct DownloadOptions {
+  std::string endpoint{kDefaultHubEndpoint};
+  std::string repo_id{kDefaultWeightsRepo};
+  std::string revision{kDefaultWeightsRevision};
+  std::filesystem::path output_dir = "models";
+  std::vector<std::string> keys;  // model contract names; empty = all seven
+  bool force = false;             // re-download files already present (and drop any .part)
+  std::string token;              // sent as "Authorization: Bearer <token>" when non-empty
+
+  // Expected size in bytes per key for the "already present" rule (a file larger than
+  // half of it is kept); defaults to the contract's published_size_mb. Tests inject
+  // tiny sizes here.
+  std::map<std::string, std::uint64_t> expected_sizes;
+
+  std::chrono::seconds connect_timeout{30};
+  std::chrono::seconds stall_timeout{60};  // give up when no byte arrives for this long
+  int max_attempts = 3;  // per file; a dropped connection is retried, resuming
+
+  std::function<void(const DownloadProgress&)> on_progress;  // optional
+  std::function<void(const FileOutcome&)> on_file_done;      // optional, as each file ends
+};
+
+// Defaults plus the hub clients' environment: HF_ENDPOINT overrides the endpoint and
+// HF_TOKEN supplies the access token.
+DownloadOptions download_options_from_environment();
+
+// {endpoint}/{repo_id}/resolve/{revision}/{relative_path}; the revision is
+// percent-encoded (so "refs/pr/1" works), a trailing '/' on the endpoint is ignored.
+std::string weights_url(const DownloadOptions& options, std::string_view relative_path);
+
+// The expected size in bytes of a model file for the "already present" rule.
+std::uint64_t expected_size_bytes(const DownloadOptions& options, std::string_view key);
+
+// Fetches the requested files one after the other. Per-file problems (404, size or
+// sha256 mismatch) are reported and the others still fetched; problems that would hit
+// every file (no network, 401/403, disk full) stop the run, the rest reported as not
+// attempted. Throws std::invalid_argument for an unknown key in options.keys.
+DownloadReport download_weights(const DownloadOptions& options);
+
+}  // namespace cephtrace

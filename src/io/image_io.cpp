@@ -1,0 +1,174 @@
+#include "cephtrace/image_io.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "io/dicom.hpp"
+
+namespace cephtrace {
+namespace {
+
+namespace fs = std::filesystem;
+
+[[noreturn]] void fail(const std::string& source, const std::string& problem) {
+  throw ImageError(source + ": " + problem);
+}
+
+void check_size(const cv::Mat& m, const std::string& source) {
+  if (m.cols < kMinImageSide || m.rows < kMinImageSide)
+    fail(source, "image too small (" + std::to_string(m.cols) + "×" + std::to_string(m.rows) +
+                     "); at least " + std::to_string(kMinImageSide) + "×" +
+                     std::to_string(kMinImageSide) + " needed");
+}
+
+std::string lower_extension(const fs::path& path) {
+  std::string ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return ext;
+}
+
+// 16-bit radiographs often use only part of the range (e.g. 12 bits), so the actual
+// min..max range is stretched to 0..255 rather than taking the high byte, which would
+// leave such images nearly black. A constant image becomes all zero.
+cv::Mat scale_to_8bit(const cv::Mat& m, std::vector<std::string>& notes) {
+  double lo = 0, hi = 0;
+  cv::minMaxLoc(m.reshape(1), &lo, &hi);
+  const double range = hi - lo;
+  const double alpha = range > 0 ? 255.0 / range : 0.0;
+  cv::Mat out;
+  m.convertTo(out, CV_8U, alpha, -lo * alpha);
+  std::ostringstream note;
+  note << (m.depth() == CV_16U ? "16-bit" : "non-8-bit") << " image: value range " << lo << ".."
+       << hi << " scaled to 0..255";
+  notes.push_back(note.str());
+  return out;
+}
+
+// libjpeg only *warns* when the data ends early and hands back a grey-filled image, so a
+// cut-off JPEG is caught here by walking its marker segments up to the end-of-image
+// marker. Walking (rather than searching for FF D9) skips embedded thumbnails and ignores
+// trailers some cameras append after the image.
+bool truncated_jpeg(std::span<const uint8_t> b) {
+  if (b.size() < 2 || b[0] != 0xFF || b[1] != 0xD8) return false;  // not a JPEG
+  auto is_rst = [](uint8_t m) { return m >= 0xD0 && m <= 0xD7; };
+  size_t i = 2;
+  while (i + 1 < b.size()) {
+    const uint8_t marker = b[i + 1];
+    if (b[i] != 0xFF || marker == 0xFF) {  // stray or fill bytes: libjpeg skips them too
+      ++i;
+      continue;
+    }
+    if (marker == 0xD9) return false;  // end of image reached
+    if (marker == 0x01 || is_rst(marker)) {  // markers without a length
+      i += 2;
+      continue;
+    }
+    if (i + 3 >= b.size()) break;
+    i += 2 + ((size_t{b[i + 2]} << 8) | b[i + 3]);
+    if (marker == 0xDA) {
+      // Entropy-coded data: 0xFF is stuffed as FF 00 and restart markers may appear;
+      // anything else is the next marker.
+      while (i + 1 < b.size() && !(b[i] == 0xFF && b[i + 1] != 0x00 && !is_rst(b[i + 1]))) ++i;
+    }
+  }
+  return true;
+}
+
+cv::Mat imdecode_or_empty(std::span<const uint8_t> bytes, int flags) {
+  try {
+    const cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8UC1,
+                      const_cast<uint8_t*>(bytes.data()));
+    return cv::imdecode(buf, flags);
+  } catch (const cv::Exception&) {
+    return {};  // some decoders throw on corrupt input instead of returning empty
+  }
+}
+
+}  // namespace
+
+LoadedImage from_mat(const cv::Mat& image, const std::string& source_name) {
+  if (image.empty()) fail(source_name, "empty image");
+  if (image.depth() != CV_8U && image.depth() != CV_16U)
+    fail(source_name, "unsupported pixel type (expected 8- or 16-bit unsigned)");
+  const int cn = image.channels();
+  if (cn != 1 && cn != 3 && cn != 4)
+    fail(source_name, "unsupported channel count " + std::to_string(cn) + " (expected 1, 3 or 4)");
+  check_size(image, source_name);
+
+  LoadedImage out;
+  out.source = source_name;
+  cv::Mat m = image;
+  if (cn == 4) {
+    cv::cvtColor(m, m, cv::COLOR_BGRA2BGR);  // alpha carries no anatomy
+    out.notes.push_back("alpha channel dropped");
+  }
+  if (m.depth() != CV_8U) m = scale_to_8bit(m, out.notes);
+  if (m.channels() == 1) {
+    out.grey = m.clone();
+    cv::cvtColor(m, out.rgb, cv::COLOR_GRAY2RGB);
+  } else {
+    cv::cvtColor(m, out.rgb, cv::COLOR_BGR2RGB);
+    cv::cvtColor(m, out.grey, cv::COLOR_BGR2GRAY);
+  }
+  return out;
+}
+
+LoadedImage decode_image(std::span<const uint8_t> bytes, const std::string& source_name) {
+  if (bytes.empty()) fail(source_name, "file is empty (0 bytes)");
+  if (detail::has_dicom_magic(bytes) || lower_extension(source_name) == ".dcm") {
+    LoadedImage out = detail::decode_dicom(bytes, source_name);
+    check_size(out.grey, source_name);
+    return out;
+  }
+  if (truncated_jpeg(bytes)) fail(source_name, "truncated or corrupt JPEG (no end-of-image marker)");
+
+  // ANYDEPTH keeps 16 bits; ANYCOLOR keeps grey files single-channel and drops alpha.
+  // Unlike IMREAD_UNCHANGED this honours the EXIF orientation, as the grey decode does.
+  const cv::Mat full = imdecode_or_empty(bytes, cv::IMREAD_ANYDEPTH | cv::IMREAD_ANYCOLOR);
+  if (full.empty())
+    fail(source_name, "not a supported image (JPEG, PNG, BMP, TIFF or DICOM), or the file is corrupt");
+  LoadedImage out = from_mat(full, source_name);
+
+  // The Stage 0 path uses OpenCV's own grey decode of 8-bit files (spec §3); for a colour
+  // JPEG that is libjpeg's luma, which differs slightly from converting the RGB pixels.
+  if (full.depth() == CV_8U && full.channels() != 1) {
+    cv::Mat grey = imdecode_or_empty(bytes, cv::IMREAD_GRAYSCALE);
+    if (grey.size() != out.rgb.size()) fail(source_name, "inconsistent grey decode");
+    out.grey = grey;
+  }
+  return out;
+}
+
+LoadedImage load_image(const fs::path& path) {
+  const std::string source = path.string();
+  std::error_code ec;
+  const auto status = fs::status(path, ec);
+  if (!fs::exists(status)) fail(source, "file not found");
+  if (fs::is_directory(status)) fail(source, "is a directory, not an image file");
+
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(source, "cannot open file (permission denied?)");
+  const auto size = fs::file_size(path, ec);
+  if (ec) fail(source, "cannot determine the file size (" + ec.message() + ")");
+  std::vector<uint8_t> bytes(size);
+  if (!in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size)))
+    fail(source, "read error");
+  return decode_image(bytes, source);
+}
+
+bool is_supported_image_extension(const fs::path& path) {
+  static const std::array<std::string, 7> kExtensions{".jpg", ".jpeg", ".png", ".bmp",
+                                                      ".tif", ".tiff", ".dcm"};
+  const std::string ext = lower_extension(path);
+  return std::find(kExtensions.begin(), kExtensions.end(), ext) != kExtensions.end();
+}
+
+}  // namespace cephtrace

@@ -1,0 +1,71 @@
+// Landmark sets for the analysis tests, built in the profile frame (mm; anterior = +x,
+// superior = +y) and drawn into an image facing right at 10 px per mm (0.1 mm/pixel).
+#pragma once
+
+#include <cmath>
+#include <initializer_list>
+#include <numbers>
+#include <utility>
+
+#include "cephtrace/analysis.hpp"
+
+namespace cephtrace::test {
+
+inline constexpr double kPxPerMm = 10;
+inline constexpr double kImageWidth = 2000, kImageHeight = 2400;
+
+// The point at `distance` mm from `origin` in the direction `deg` (counter-clockwise from
+// anterior, so 90 = up, -90 = down, 180 = backwards).
+inline cv::Point2d polar(cv::Point2d origin, double deg, double distance) {
+  const double r = deg * std::numbers::pi / 180;
+  return origin + distance * cv::Point2d(std::cos(r), std::sin(r));
+}
+
+// A right-facing image of the given profile-frame points, with 0.1 mm pixels.
+inline LandmarkSet profile_set(std::initializer_list<std::pair<int, cv::Point2d>> points) {
+  LandmarkSet set;
+  for (const auto& [idx, p] : points)
+    set.points[idx] = cv::Point2d(400 + kPxPerMm * p.x, 1500 - kPxPerMm * p.y);
+  set.pixel_spacing_mm = 1 / kPxPerMm;
+  return set;
+}
+
+// The same face flipped left–right in the image.
+inline LandmarkSet mirrored(LandmarkSet set) {
+  for (auto& p : set.points)
+    if (p) p->x = kImageWidth - p->x;
+  return set;
+}
+
+// The same face rotated by `deg` about the image centre (a tilted head).
+inline LandmarkSet rotated(LandmarkSet set, double deg) {
+  const double r = deg * std::numbers::pi / 180, c = std::cos(r), s = std::sin(r);
+  const cv::Point2d centre(kImageWidth / 2, kImageHeight / 2);
+  for (auto& p : set.points)
+    if (p) {
+      const cv::Point2d d = *p - centre;
+      *p = centre + cv::Point2d(c * d.x - s * d.y, s * d.x + c * d.y);
+    }
+  return set;
+}
+
+// A real annotation (CL-Detection 2023 labels of ISBI 2015 image 001, right-facing,
+// 0.1 mm/pixel): every canonical landmark but Pm.
+inline LandmarkSet isbi_001() {
+  using namespace lm;
+  LandmarkSet set;
+  const std::pair<int, cv::Point2d> pts[] = {
+      {S, {835, 996}},          {N, {1473, 1029}},       {Or, {1318, 1272}},
+      {Po, {623, 1238}},        {A, {1342, 1639}},       {B, {1373, 2029}},
+      {Pog, {1333, 2200}},      {Me, {1313, 2244}},      {Gn, {1266, 2279}},
+      {Go, {694, 1805}},        {L1_tip, {1457, 1865}},  {U1_tip, {1450, 1864}},
+      {UL, {1587, 1757}},       {LL, {1569, 2005}},      {Sn, {1514, 1620}},
+      {Pog_soft, {1431, 2236}}, {PNS, {934, 1538}},      {ANS, {1387, 1552}},
+      {Ar, {670, 1343}},        {U1_root, {1340, 1661}}, {L1_root, {1321, 2035}},
+      {Co, {736, 1185}},        {Prn, {1663, 1528}},     {Ba, {498, 1440}}};
+  for (const auto& [idx, p] : pts) set.points[idx] = p;
+  set.pixel_spacing_mm = 0.1;
+  return set;
+}
+
+}  // namespace cephtrace::test

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# CI's guard against training-code rot: train every model for a few steps on a few images,
+# export ONNX into <out>/models. Exit 77 (CTest "skipped") when the ISBI data is absent.
+set -euo pipefail
+python=$1
+out=$2
+root="$(cd "$(dirname "$0")/.." && pwd)"
+if [ ! -f "$root/../shared/data/isbi2015/images/001.jpg" ]; then
+  echo "training_smoke: ../shared/data/isbi2015 not found; skipping"
+  exit 77
+fi
+rm -rf "$out"
+cd "$root"
+export CEPH_DATA="$root/../shared/data/isbi2015"
+"$python" -m training.train_all --smoke --threads 2 --out "$out/models" --runs "$out/runs"

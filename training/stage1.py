@@ -1,0 +1,360 @@
+"""Stage 1: small HRNet-like heatmap network, (1,28,512,512) -> (1,25,256,256)."""
+import io
+import math
+import os
+import random
+import time
+
+import cv2
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from . import common as C
+from .export import export_onnx, verify_cv2
+
+TARGET_SIGMA = 5.0  # px on the 256 grid (2.5 converged too slowly on 2 shared cores)
+
+
+# ------------------------------------------------------------------ network
+def cbr(i, o, k=3, s=1):
+    return nn.Sequential(nn.Conv2d(i, o, k, s, k // 2, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True))
+
+
+class Basic(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.c1 = nn.Conv2d(c, c, 3, 1, 1, bias=False); self.b1 = nn.BatchNorm2d(c)
+        self.c2 = nn.Conv2d(c, c, 3, 1, 1, bias=False); self.b2 = nn.BatchNorm2d(c)
+
+    def forward(self, x):
+        y = F.relu(self.b1(self.c1(x)))
+        return F.relu(x + self.b2(self.c2(y)))
+
+
+class HRModule(nn.Module):
+    """Parallel branches (2 basic blocks each) + full exchange fusion."""
+
+    def __init__(self, widths, nblocks=2):
+        super().__init__()
+        self.n = len(widths)
+        self.branches = nn.ModuleList([nn.Sequential(*[Basic(w) for _ in range(nblocks)]) for w in widths])
+        self.fuse = nn.ModuleList()
+        for i in range(self.n):
+            row = nn.ModuleList()
+            for j in range(self.n):
+                if j == i:
+                    row.append(nn.Identity())
+                elif j > i:  # lower resolution -> upsample
+                    row.append(nn.Sequential(nn.Conv2d(widths[j], widths[i], 1, bias=False),
+                                             nn.BatchNorm2d(widths[i]),
+                                             nn.Upsample(scale_factor=2 ** (j - i), mode="nearest")))
+                else:  # higher resolution -> strided convs
+                    ops = []
+                    for k in range(i - j):
+                        last = k == i - j - 1
+                        o = widths[i] if last else widths[j]
+                        ops += [nn.Conv2d(widths[j], o, 3, 2, 1, bias=False), nn.BatchNorm2d(o)]
+                        if not last:
+                            ops.append(nn.ReLU(inplace=True))
+                    row.append(nn.Sequential(*ops))
+            self.fuse.append(row)
+
+    def forward(self, xs):
+        xs = [b(x) for b, x in zip(self.branches, xs)]
+        out = []
+        for i in range(self.n):
+            y = xs[i]
+            for j in range(self.n):
+                if j != i:
+                    y = y + self.fuse[i][j](xs[j])
+            out.append(F.relu(y))
+        return out
+
+
+class Stage1Net(nn.Module):
+    def __init__(self, w=24, nout=25):
+        super().__init__()
+        W = [w, 2 * w, 4 * w, 8 * w]
+        self.pool = nn.AvgPool2d(2)                          # 512 -> 256
+        self.stem1 = cbr(28, 32, 3, 2)                       # 256 -> 128
+        self.stem2 = cbr(32, 48, 3, 2)                       # 128 -> 64
+        self.layer1 = Basic(48)
+        self.t1 = nn.ModuleList([cbr(48, W[0]), cbr(48, W[1], 3, 2)])
+        self.s2 = HRModule(W[:2])
+        self.t2 = cbr(W[1], W[2], 3, 2)
+        self.s3 = nn.Sequential(HRModule(W[:3]), HRModule(W[:3]))
+        self.t3 = cbr(W[2], W[3], 3, 2)
+        self.s4 = HRModule(W[:4])
+        cat = sum(W)
+        self.head64 = cbr(cat, 48, 1)
+        self.up1 = nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), cbr(48, 32))
+        self.skip128 = cbr(32, 16, 1)
+        self.mix128 = cbr(48, 24)
+        self.up2 = nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), cbr(24, 16))
+        self.out = nn.Conv2d(16, nout, 1)
+
+    def forward(self, x):
+        x = self.pool(x)
+        f128 = self.stem1(x)
+        x = self.layer1(self.stem2(f128))
+        xs = [self.t1[0](x), self.t1[1](x)]
+        xs = self.s2(xs)
+        xs = xs + [self.t2(xs[-1])]
+        xs = self.s3(xs)
+        xs = xs + [self.t3(xs[-1])]
+        xs = self.s4(xs)
+        ups = [xs[0]] + [F.interpolate(xs[k], scale_factor=2 ** k, mode="nearest") for k in range(1, 4)]
+        y = self.head64(torch.cat(ups, 1))
+        y = self.up1(y)                                      # 128
+        y = self.mix128(torch.cat([y, self.skip128(f128)], 1))
+        y = self.up2(y)                                      # 256
+        return self.out(y)
+
+
+# ------------------------------------------------------------------ data
+class Sample:
+    pass
+
+
+def load_cases(ids, verbose=True):
+    cases = []
+    t = time.time()
+    for i in ids:
+        s = Sample()
+        s.id = i
+        g = C.load_grey_mirrored(i)
+        s.pts, _ = C.load_landmarks(i, grey=g)
+        H, W = g.shape
+        s.W, s.H = W, H
+        rgb = C.load_rgb_mirrored(i)
+        from PIL import Image
+        s.img = np.asarray(rgb.resize((512, 512), Image.BILINEAR), np.uint8)  # (512,512,3)
+        cases.append(s)
+    if verbose:
+        print("[stage1] loaded %d cases in %.1fs" % (len(cases), time.time() - t), flush=True)
+    return cases
+
+
+def intensity_aug(img, rng):
+    x = img.astype(np.float32) / 255.0
+    if rng.random() < 0.8:
+        x = np.clip(x, 0, 1) ** math.exp(rng.uniform(-0.5, 0.5))
+    if rng.random() < 0.8:
+        c = rng.uniform(0.7, 1.3); b = rng.uniform(-0.12, 0.12)
+        x = (x - 0.5) * c + 0.5 + b
+    if rng.random() < 0.3:  # monotone S-curve
+        k = rng.uniform(3, 8)
+        x = 1 / (1 + np.exp(-k * (np.clip(x, 0, 1) - 0.5)))
+        lo, hi = 1 / (1 + math.exp(k * 0.5)), 1 / (1 + math.exp(-k * 0.5))
+        x = (x - lo) / (hi - lo)
+    if rng.random() < 0.3:
+        x = cv2.GaussianBlur(x, (0, 0), rng.uniform(0.4, 1.5))
+    if rng.random() < 0.3:
+        x = x + rng.normal(0, rng.uniform(0.005, 0.03), x.shape[:2])[..., None]
+    x = np.clip(x, 0, 1)
+    if rng.random() < 0.2:
+        q = int(rng.uniform(25, 80))
+        ok, enc = cv2.imencode(".jpg", (x * 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, q])
+        x = cv2.imdecode(enc, cv2.IMREAD_UNCHANGED).astype(np.float32) / 255.0
+        if x.ndim == 2:
+            x = x[..., None]
+    return x
+
+
+def make_priors(norm, present, rng, train=True, noise=0.5):
+    """Realistic Stage-0-like priors from GT: jitter, dropout, degraded mode."""
+    if train and rng.random() < 0.15:
+        return np.zeros((25, 512, 512), np.float32), "zero"
+    p = norm.copy()
+    pres = present.copy()
+    if train:
+        f = rng.uniform(0.3, 1.0, 25)
+        shared = rng.normal(0, 2.0, 2)
+    else:
+        f = np.full(25, noise)
+        shared = np.zeros(2)
+    jit = rng.normal(0, 1, (25, 2)) * (C.SIGMA25 * f)[:, None] + shared[None]
+    p = p + jit / 256.0
+    if train:
+        pres &= rng.random(25) > 0.15
+    return C.upsample_priors(C.render_priors256(p, pres)), "gt"
+
+
+def make_target(norm, present):
+    g = np.arange(256, dtype=np.float32)
+    t = np.zeros((25, 256, 256), np.float32)
+    s2 = 2 * TARGET_SIGMA ** 2
+    for k in range(25):
+        if present[k]:
+            cx, cy = 256 * norm[k, 0], 256 * norm[k, 1]
+            t[k] = np.exp(-((g - cy) ** 2) / s2)[:, None] * np.exp(-((g - cx) ** 2) / s2)[None, :]
+    return t
+
+
+def augment_sample(s, rng, train=True):
+    pts = s.pts
+    present = ~np.isnan(pts[:, 0])
+    p512 = np.where(present[:, None], pts / np.array([s.W, s.H]) * 512.0, 0.0)
+    img = s.img
+    if train:
+        sc = rng.uniform(0.85, 1.15); ang = rng.uniform(-10, 10)
+        tx, ty = rng.uniform(-0.08, 0.08) * 512, rng.uniform(-0.08, 0.08) * 512
+        M = cv2.getRotationMatrix2D((256, 256), ang, sc)
+        M[:, 2] += (tx, ty)
+        bv = float(rng.uniform(0, 60))
+        img = cv2.warpAffine(img, M, (512, 512), flags=cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_CONSTANT, borderValue=(bv, bv, bv))
+        p512 = p512 @ M[:, :2].T + M[:, 2]
+        x = intensity_aug(img, rng)
+        if rng.random() < 0.15:  # cut-off top of the skull / other borders
+            side = rng.integers(0, 3)
+            cut = int(rng.uniform(0.05, 0.25) * 512)
+            if side == 0:
+                x[:cut] = bv / 255.0; present &= p512[:, 1] >= cut
+            elif side == 1:
+                x[:, 512 - cut:] = bv / 255.0; present &= p512[:, 0] < 512 - cut
+            else:
+                x[512 - cut:] = bv / 255.0; present &= p512[:, 1] < 512 - cut
+    else:
+        x = img.astype(np.float32) / 255.0
+    present &= (p512[:, 0] >= 0) & (p512[:, 0] < 512) & (p512[:, 1] >= 0) & (p512[:, 1] < 512)
+    norm = p512 / 512.0
+    pri, _ = make_priors(norm, present, rng, train=train)
+    inp = np.concatenate([np.transpose(x, (2, 0, 1)), pri], 0).astype(np.float32)
+    return inp, make_target(norm, present), present.astype(np.float32)
+
+
+def hm_loss(pred, tgt, mask):
+    w = 1.0 + 9.0 * (tgt > 0.01).float()
+    l = (w * (pred - tgt) ** 2).mean(dim=(2, 3))              # (B,25)
+    return (l * mask).sum() / mask.sum().clamp(min=1) * 100.0
+
+
+# ------------------------------------------------------------------ eval
+def evaluate(model, cases, noise=0.5, zero_priors=False, seed=123):
+    model.eval()
+    rng = np.random.default_rng(seed)
+    errs = []
+    per = [[] for _ in range(25)]
+    with torch.no_grad():
+        for s in cases:
+            present = ~np.isnan(s.pts[:, 0])
+            norm = np.where(present[:, None], s.pts / np.array([s.W, s.H]), 0.0)
+            if zero_priors:
+                pri = np.zeros((25, 512, 512), np.float32)
+            else:
+                pri, _ = make_priors(norm, present, rng, train=False, noise=noise)
+            x = np.concatenate([np.transpose(s.img.astype(np.float32) / 255.0, (2, 0, 1)), pri], 0)
+            hm = model(torch.from_numpy(x[None]).float())[0].numpy()
+            hc = C.decode_dark_lite(hm)
+            pr = hc / 256.0 * np.array([s.W, s.H])
+            for k in range(25):
+                if present[k]:
+                    e = float(np.hypot(*(pr[k] - s.pts[k]))) * C.MM_PER_PX
+                    errs.append(e); per[k].append(e)
+    model.train()
+    return float(np.mean(errs)), [float(np.mean(p)) if p else float("nan") for p in per]
+
+
+# ------------------------------------------------------------------ train
+def set_lr(opt, lr):
+    for g in opt.param_groups:
+        g["lr"] = lr
+
+
+def train(runs, out_models, minutes=90.0, bs=4, lr=1e-3, width=24, resume=True, smoke=False,
+          export_every_min=20.0, seed=0):
+    torch.manual_seed(seed); np.random.seed(seed); random.seed(seed)
+    os.makedirs(runs, exist_ok=True)
+    ck_last = os.path.join(runs, "stage1_last.pt")
+    ck_best = os.path.join(runs, "stage1_best.pt")
+    model = Stage1Net(width)
+    print("[stage1] params %.2fM" % (sum(p.numel() for p in model.parameters()) / 1e6), flush=True)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    st = {"elapsed": 0.0, "epoch": 0, "step": 0, "best": 1e9, "last_export": -1e9, "minutes": minutes}
+    if resume and os.path.exists(ck_last) and not smoke:
+        ck = torch.load(ck_last)
+        model.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"]); st.update(ck["state"])
+        st["minutes"] = minutes
+        print("[stage1] resumed at epoch %d, %.1f min elapsed, best %.3f mm" %
+              (st["epoch"], st["elapsed"] / 60, st["best"]), flush=True)
+    if smoke:
+        tr = load_cases([1, 2]); va = load_cases([141])
+    else:
+        tr = load_cases(C.TRAIN_IDS); va = load_cases(C.VAL_IDS)
+    budget = minutes * 60.0
+    rng = np.random.default_rng(seed + st["epoch"])
+    model.train()
+    t_mark = time.time()
+    max_steps = 3 if smoke else None
+    done = False
+    while not done:
+        order = rng.permutation(len(tr))
+        tl, nb = 0.0, 0
+        t_ep = time.time()
+        for b0 in range(0, len(order), bs):
+            frac = min(1.0, st["elapsed"] / budget)
+            cur = lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac)))
+            if st["step"] < 100:
+                cur *= (st["step"] + 1) / 100
+            set_lr(opt, cur)
+            batch = [augment_sample(tr[j], rng) for j in order[b0:b0 + bs]]
+            x = torch.from_numpy(np.stack([b[0] for b in batch]))
+            y = torch.from_numpy(np.stack([b[1] for b in batch]))
+            m = torch.from_numpy(np.stack([b[2] for b in batch]))
+            pred = model(x)
+            loss = hm_loss(pred, y, m)
+            opt.zero_grad(); loss.backward(); opt.step()
+            tl += float(loss); nb += 1
+            st["step"] += 1
+            now = time.time(); st["elapsed"] += now - t_mark; t_mark = now
+            if smoke and st["step"] >= max_steps:
+                break
+            if st["elapsed"] >= budget:
+                done = True
+                break
+        st["epoch"] += 1
+        mre, per = evaluate(model, va, noise=0.5)
+        mre0, _ = evaluate(model, va, zero_priors=True) if (st["epoch"] % 5 == 0 or done or smoke) else (float("nan"), None)
+        t_mark = time.time()
+        print(time.strftime("%H:%M:%S ") + "[stage1] ep %d step %d loss %.4f lr %.2e ep_time %.0fs elapsed %.1f/%.0f min | val MRE %.3f mm (zero-prior %.3f) best %.3f" %
+              (st["epoch"], st["step"], tl / max(nb, 1), cur, time.time() - t_ep, st["elapsed"] / 60,
+               minutes, mre, mre0, min(st["best"], mre)), flush=True)
+        if mre < st["best"]:
+            st["best"] = mre
+            torch.save({"model": model.state_dict(), "width": width, "val_mre": mre, "per": per,
+                        "epoch": st["epoch"]}, ck_best)
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": st, "width": width}, ck_last)
+        if smoke:
+            break
+        if st["elapsed"] - st["last_export"] >= export_every_min * 60 or done:
+            st["last_export"] = st["elapsed"]
+            try:
+                export_best(runs, out_models, va[0])
+            except Exception as e:  # never kill training because of an export problem
+                print("[stage1] export failed: %r" % (e,), flush=True)
+            t_mark = time.time()
+    if smoke:
+        torch.save({"model": model.state_dict(), "width": width, "val_mre": 0, "per": [], "epoch": 0}, ck_best)
+        export_best(runs, out_models, va[0])
+    return st
+
+
+def export_best(runs, out_models, case=None):
+    ck = torch.load(os.path.join(runs, "stage1_best.pt"))
+    model = Stage1Net(ck["width"])
+    model.load_state_dict(ck["model"]); model.eval()
+    if case is None:
+        case = load_cases([141], verbose=False)[0]
+    present = ~np.isnan(case.pts[:, 0])
+    norm = np.where(present[:, None], case.pts / np.array([case.W, case.H]), 0.0)
+    pri, _ = make_priors(norm, present, np.random.default_rng(0), train=False, noise=0.5)
+    x = np.concatenate([np.transpose(case.img.astype(np.float32) / 255.0, (2, 0, 1)), pri], 0)
+    ex = torch.from_numpy(x[None]).float()
+    path = os.path.join(out_models, "stage1", "v4_stage1.onnx")
+    export_onnx(model, ex, path)
+    verify_cv2(model, ex, path)
+    print("[stage1] exported best (epoch %s, val MRE %.3f mm) -> %s" % (ck["epoch"], ck["val_mre"], path), flush=True)
+    return path

@@ -1,0 +1,77 @@
+"""One command for all seven CephTrace models.
+
+  /usr/bin/python3 -m training.train_all --out models --runs /root/cephtrace-runs
+  /usr/bin/python3 -m training.train_all --only profile,zones,mlp --out models
+  /usr/bin/python3 -m training.train_all --only stage1 --stage1-minutes 100
+  /usr/bin/python3 -m training.train_all --smoke --out /tmp/smoke_models --runs /tmp/smoke_runs
+  /usr/bin/python3 -m training.train_all --export-only --only stage1   # re-export best checkpoints
+
+Resumable (checkpoints in --runs), seeds fixed.
+"""
+import argparse
+import os
+import sys
+import time
+
+import torch
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=None, help="model dir (default models/, smoke: /tmp/cephtrace-smoke/models)")
+    ap.add_argument("--runs", default=None, help="checkpoints (default /root/cephtrace-runs, smoke: /tmp/cephtrace-smoke/runs)")
+    ap.add_argument("--only", default="profile,zones,mlp,stage1")
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--no-resume", action="store_true")
+    ap.add_argument("--export-only", action="store_true")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--stage1-minutes", type=float, default=100.0)
+    ap.add_argument("--stage1-export-every", type=float, default=20.0)
+    ap.add_argument("--profile-minutes", type=float, default=8.0)
+    ap.add_argument("--zone-minutes", type=float, default=6.0)
+    ap.add_argument("--mlp-minutes", type=float, default=3.0)
+    a = ap.parse_args(argv)
+    if a.out is None:
+        a.out = "/tmp/cephtrace-smoke/models" if a.smoke else "models"
+    if a.runs is None:
+        a.runs = "/tmp/cephtrace-smoke/runs" if a.smoke else "/root/cephtrace-runs"
+    torch.set_num_threads(a.threads)
+    only = set(a.only.split(","))
+    t0 = time.time()
+    resume = not a.no_resume
+    if "mlp" in only:
+        from . import mlp
+        if a.export_only:
+            mlp.export_best(a.runs, a.out)
+        else:
+            mlp.train(a.runs, a.out, minutes=a.mlp_minutes, smoke=a.smoke, resume=resume)
+    if "profile" in only:
+        from . import stage0
+        if a.export_only:
+            stage0.export_best("profile", a.runs, a.out)
+        else:
+            stage0.train("profile", a.runs, a.out, minutes=a.profile_minutes, smoke=a.smoke, resume=resume)
+    if "zones" in only:
+        from . import stage0
+        for z in ("z1", "z2", "z3", "z4"):
+            if a.export_only:
+                stage0.export_best(z, a.runs, a.out)
+            else:
+                stage0.train(z, a.runs, a.out, minutes=a.zone_minutes, smoke=a.smoke, resume=resume)
+    if "stage1" in only:
+        from . import stage1
+        if a.export_only:
+            stage1.export_best(a.runs, a.out)
+        else:
+            stage1.train(a.runs, a.out, minutes=a.stage1_minutes, smoke=a.smoke, resume=resume,
+                         export_every_min=a.stage1_export_every)
+    if a.smoke:
+        n = 0
+        for root, _, files in os.walk(a.out):
+            n += sum(f.endswith(".onnx") for f in files)
+        print("[train_all] smoke: %d ONNX files under %s (all verified with cv2.dnn)" % (n, a.out), flush=True)
+    print("[train_all] done in %.1f min" % ((time.time() - t0) / 60), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
