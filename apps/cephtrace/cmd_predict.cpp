@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "cephtrace/analysis.hpp"
 #include "cephtrace/overlay.hpp"
 #include "cephtrace/predictor.hpp"
 #include "cli_util.hpp"
@@ -19,7 +20,8 @@ namespace fs = std::filesystem;
 
 struct PredictArgs {
   std::string image, image_dir, output, overlay, model_dir;
-  bool visualize = false, strict = false, quiet = false, gpu = false, reference_exact = false;
+  bool visualize = false, strict = false, quiet = false, gpu = false, reference_exact = false,
+       analyze = false;
   int threads = 0;
   std::string decoder = "reference";
   std::string orientation = "auto";
@@ -65,22 +67,40 @@ PredictionResult predict_one(Predictor& predictor, const fs::path& file, const P
   return result;
 }
 
+// The result as JSON, with the clinical analyses added when asked for (printed too).
+nlohmann::ordered_json result_json(const PredictionResult& result, const PredictArgs& a) {
+  auto j = to_json(result);
+  if (a.analyze) {
+    const auto report = analyze(landmarks_from_result(result));
+    if (!a.quiet) std::cout << format_table(report) << "\n";
+    j["analysis"] = to_json(report);
+  }
+  return j;
+}
+
+cv::Mat overlay_of(const cv::Mat& rgb, const PredictionResult& result, const PredictArgs& a) {
+  return draw_overlay(rgb, result,
+                      a.analyze ? analysis_lines(landmarks_from_result(result))
+                                : std::vector<AnalysisLine>{});
+}
+
 int run_single(Predictor& predictor, const PredictArgs& a) {
   cv::Mat rgb;
   const bool want_rgb = a.visualize || !a.overlay.empty();
   const PredictionResult result = predict_one(predictor, a.image, a, want_rgb ? &rgb : nullptr);
   if (!a.quiet) print_table(result, std::cout);
+  const auto json = result_json(result, a);
   if (!a.overlay.empty()) {
-    write_png_atomic(a.overlay, draw_overlay(rgb, result));
+    write_png_atomic(a.overlay, overlay_of(rgb, result, a));
     if (!a.quiet) std::cout << "overlay written to " << a.overlay << "\n";
   }
   if (a.visualize) {
     const fs::path out = a.output.empty() ? fs::path(fs::path(a.image).stem().string() + "_overlay.png")
                                           : fs::path(a.output);
-    write_png_atomic(out, draw_overlay(rgb, result));
+    write_png_atomic(out, overlay_of(rgb, result, a));
     if (!a.quiet) std::cout << "overlay written to " << out.string() << "\n";
   } else if (!a.output.empty()) {
-    write_file_atomic(a.output, to_json(result).dump(2) + "\n");
+    write_file_atomic(a.output, json.dump(2) + "\n");
     if (!a.quiet) std::cout << "JSON written to " << a.output << "\n";
   }
   return 0;
@@ -104,11 +124,11 @@ int run_batch(Predictor& predictor, const PredictArgs& a) {
       const bool want_rgb = a.visualize || !a.overlay.empty();
       const PredictionResult result = predict_one(predictor, file, a, want_rgb ? &rgb : nullptr);
       const std::string overlay_name = file.stem().string() + "_overlay.png";
-      if (a.visualize) write_png_atomic(fs::path(a.output) / overlay_name, draw_overlay(rgb, result));
-      if (!a.overlay.empty())
-        write_png_atomic(fs::path(a.overlay) / overlay_name, draw_overlay(rgb, result));
-      batch[file.string()] = to_json(result);
       if (!a.quiet) print_table(result, std::cout);
+      if (a.visualize) write_png_atomic(fs::path(a.output) / overlay_name, overlay_of(rgb, result, a));
+      if (!a.overlay.empty())
+        write_png_atomic(fs::path(a.overlay) / overlay_name, overlay_of(rgb, result, a));
+      batch[file.string()] = result_json(result, a);
       const double ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
       std::cerr << "[" << i + 1 << "/" << files.size() << "] " << file.filename().string() << " ok ("
@@ -162,6 +182,9 @@ CommandRunner add_predict_command(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "left", "right"}));
   cmd->add_flag("--reference-exact", args->reference_exact,
                 "Use the reference's contour-to-polyline rule in Phase 0D (see the spec)");
+  cmd->add_flag("--analyze", args->analyze,
+                "Add the clinical analyses (Steiner, Downs, Tweed, ...) to each result and draw "
+                "their lines on the overlay");
   cmd->add_option("--pixel-spacing", args->pixel_spacing,
                   "Pixel spacing in mm, recorded in the result (overrides DICOM)")
       ->check(CLI::PositiveNumber);

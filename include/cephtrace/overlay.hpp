@@ -7,18 +7,14 @@
 
 #include <opencv2/core.hpp>
 
+#include "cephtrace/analysis.hpp"
 #include "cephtrace/result.hpp"
 
 namespace cephtrace {
 
-struct OverlayLine {
-  std::string name;
-  cv::Point2d from, to;
-};
-
 // Draws on a copy of `rgb` (CV_8UC3, RGB order, the original image) and returns it (RGB).
 // Optional `lines` (e.g. analysis planes) are drawn under the landmarks.
 cv::Mat draw_overlay(const cv::Mat& rgb, const PredictionResult& result,
-                     const std::vector<OverlayLine>& lines = {});
+                     const std::vector<AnalysisLine>& lines = {});
 
 }  // namespace cephtrace

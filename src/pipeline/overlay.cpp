@@ -21,7 +21,7 @@ cv::Scalar tier_colour(Tier tier) {
 }  // namespace
 
 cv::Mat draw_overlay(const cv::Mat& rgb, const PredictionResult& result,
-                     const std::vector<OverlayLine>& lines) {
+                     const std::vector<AnalysisLine>& lines) {
   cv::Mat canvas = rgb.clone();
   const int shorter = std::min(canvas.cols, canvas.rows);
   const int radius = std::max(4, static_cast<int>(std::lround(0.005 * shorter)));

@@ -174,3 +174,23 @@ TEST(PredictCli, HelpExplainsTheOptions) {
 
 }  // namespace
 }  // namespace cephtrace
+
+namespace cephtrace {
+namespace {
+
+TEST(PredictCli, AnalyzeAddsTheAnalysisBlock) {
+  const auto dir = test::temp_dir();
+  const auto image = write_good_image(dir, "ceph.png");
+  const auto json_file = dir / "result.json";
+  const auto r = run_cli("predict --analyze --pixel-spacing 0.1 --image " + image.string() +
+                         models_arg() + "--quiet --output " + json_file.string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(slurp(json_file));
+  ASSERT_TRUE(j.contains("analysis"));
+  EXPECT_TRUE(j["analysis"].contains("measurements"));
+  EXPECT_TRUE(j["analysis"]["not_available"].contains("Wits"));
+  EXPECT_EQ(j["analysis"]["length_unit"], "mm");
+}
+
+}  // namespace
+}  // namespace cephtrace
