@@ -25,6 +25,7 @@ namespace fs = std::filesystem;
 struct EvaluateArgs {
   std::string image_dir, gt_dir, predictions, output, markdown, model_dir, save_predictions;
   std::string scale = "auto", ids, id_list, protocol, data_dir, aliases, decoder = "reference";
+  std::string priors = "stage0";
   std::vector<double> thresholds{2.0, 2.5, 3.0, 4.0};
   std::optional<double> pixel_spacing;
   int limit = 0, bootstrap = 2000;
@@ -38,9 +39,24 @@ PredictedImage to_predicted(const PredictionResult& r, const std::string& key) {
   return p;
 }
 
+// Ground truth as Stage 1 prior positions, by image stem (for --priors ground-truth).
+std::map<std::string, LandmarkPositions> priors_from_truth(const std::vector<GroundTruth>& truth) {
+  std::map<std::string, LandmarkPositions> out;
+  for (const auto& g : truth) {
+    LandmarkPositions& p = out[g.stem];
+    for (const auto& l : g.landmarks)
+      if (const auto i = canonical_index(l.name)) p[*i] = cv::Point2d(l.x, l.y);
+  }
+  return out;
+}
+
 // Runs the model over `images` (progress N/M on stderr); failures are reported and skipped.
-std::vector<PredictedImage> run_model(const std::vector<fs::path>& images, const EvaluateArgs& a) {
+// With --priors ground-truth, `truth` supplies each image's priors.
+std::vector<PredictedImage> run_model(const std::vector<fs::path>& images, const EvaluateArgs& a,
+                                      const std::vector<GroundTruth>& truth) {
+  const auto gt_priors = priors_from_truth(truth);
   PredictorOptions o;
+  o.priors = a.priors == "zero" ? PriorSource::Zero : PriorSource::Stage0;
   o.model_dir = a.model_dir.empty() ? default_model_dir() : fs::path(a.model_dir);
   o.strict = a.strict;
   o.use_gpu = a.gpu;
@@ -53,7 +69,14 @@ std::vector<PredictedImage> run_model(const std::vector<fs::path>& images, const
   for (size_t i = 0; i < images.size(); ++i) {
     std::cerr << "[" << i + 1 << "/" << images.size() << "] " << images[i].filename().string();
     try {
-      const PredictionResult r = predictor.predict(images[i]);
+      PredictionResult r;
+      if (a.priors == "ground-truth") {
+        const auto it = gt_priors.find(images[i].stem().string());
+        if (it == gt_priors.end()) throw std::runtime_error("no ground truth for its priors");
+        r = predictor.predict_with_priors(load_image(images[i]), it->second);
+      } else {
+        r = predictor.predict(images[i]);
+      }
       out.push_back(to_predicted(r, images[i].string()));
       if (!a.save_predictions.empty()) saved[images[i].string()] = to_json(r);
       std::cerr << (r.degraded ? " (degraded)\n" : "\n");
@@ -105,9 +128,12 @@ int run_protocol(const EvaluateArgs& a) {
     o.method_name = fs::path(a.predictions).filename().string();
   } else {
     const auto test_ids = IdSelection::range(151, 400);
+    std::vector<std::string> problems;
+    const auto truth = a.priors == "ground-truth" ? isbi_test_ground_truth(o.data_dir, problems)
+                                                  : std::vector<GroundTruth>{};
     preds = run_model(pick_images(o.data_dir / "images", [&](const std::string& s) { return test_ids.contains(s); },
                                   a.limit),
-                      a);
+                      a, truth);
     o.method_name = "cephtrace (" + (a.model_dir.empty() ? default_model_dir().string() : a.model_dir) + ")";
   }
   const auto r = run_isbi_protocol(preds, o);
@@ -147,7 +173,7 @@ int run_evaluate(const EvaluateArgs& a) {
     std::set<std::string> picked;
     for (const auto& f : images) picked.insert(f.stem().string());
     std::erase_if(truth, [&](const GroundTruth& g) { return !picked.count(g.stem); });
-    preds = run_model(images, a);
+    preds = run_model(images, a, truth);
   }
   if (truth.empty()) throw std::runtime_error(a.gt_dir + ": no usable ground truth selected");
 
@@ -210,6 +236,10 @@ CommandRunner add_evaluate_command(CLI::App& app) {
                   "ISBI 2015 folder for --protocol (default $CEPHTRACE_ISBI_DIR or ../shared/data/isbi2015)");
   sub->add_option("--decoder", args->decoder, "model runs: reference | dark")
       ->check(CLI::IsMember({"reference", "dark"}));
+  sub->add_option("--priors", args->priors,
+                  "model runs: stage0 (the pipeline), zero (no priors) or ground-truth (priors at the "
+                  "true positions) -- an ablation of what Stage 0 is worth")
+      ->check(CLI::IsMember({"stage0", "zero", "ground-truth"}));
   sub->add_flag("--strict", args->strict, "missing Stage 0 models or unusable ground truth are errors");
   sub->add_flag("--gpu", args->gpu, "run the model on a CUDA GPU");
   sub->add_flag("--quiet", args->quiet, "do not print the table");

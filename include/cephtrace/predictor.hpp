@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <array>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,15 @@
 
 namespace cephtrace {
 
+// Where Stage 1's attention priors come from.
+enum class PriorSource {
+  Stage0,  // the anatomy-guided priors of Stage 0 (the pipeline)
+  Zero,    // all-zero priors, as in degraded mode (for ablations)
+};
+
+// Landmark positions in ORIGINAL image pixels, canonical order; nullopt = absent.
+using LandmarkPositions = std::array<std::optional<cv::Point2d>, kNumLandmarks>;
+
 struct PredictorOptions {
   std::filesystem::path model_dir = "models";
   int threads = 0;         // OpenCV threads; 0 = one per core
@@ -29,6 +39,7 @@ struct PredictorOptions {
   bool reference_exact = false;
   // Force the facing direction instead of detecting it.
   std::optional<Orientation> orientation;
+  PriorSource priors = PriorSource::Stage0;
 };
 
 // Thread safety: one Predictor may be shared by several threads; predict() calls are
@@ -48,6 +59,9 @@ class Predictor {
   PredictionResult predict(std::span<const uint8_t> encoded, const std::string& name = "<memory>");
   PredictionResult predict(const cv::Mat& image);  // BGR/BGRA/grey, 8 or 16 bit
   PredictionResult predict(const LoadedImage& image);
+  // Stage 1 with priors rendered at given positions instead of Stage 0's (e.g. the ground
+  // truth, to measure what better priors would be worth). Stage 0 does not run.
+  PredictionResult predict_with_priors(const LoadedImage& image, const LandmarkPositions& priors);
 
   const PredictorOptions& options() const;
   // Keys of the models that loaded ("profile", "zone1", ..., "stage1").

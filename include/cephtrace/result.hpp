@@ -40,6 +40,7 @@ struct PredictionResult {
   bool orientation_detected = true;  // false when forced by the caller
   std::optional<double> pixel_spacing_mm;  // from DICOM / the caller, when known
   std::string decoder;                     // "reference" | "dark"
+  std::string priors = "stage0";           // "stage0" | "zero" | "given"
   std::vector<std::pair<std::string, double>> timings_ms;  // per stage, in run order
   std::vector<std::string> models_loaded;                   // model keys that ran
 };

@@ -31,6 +31,7 @@ nlohmann::ordered_json to_json(const PredictionResult& r) {
   j["orientation_detected"] = r.orientation_detected;
   j["pixel_spacing_mm"] = r.pixel_spacing_mm ? ordered(*r.pixel_spacing_mm) : ordered();
   j["decoder"] = r.decoder;
+  j["priors"] = r.priors;
   auto& t = j["timings_ms"] = ordered::object();
   for (const auto& [stage, ms] : r.timings_ms) t[stage] = ms;
   j["models_loaded"] = r.models_loaded;

@@ -12,6 +12,7 @@
 #include "cephtrace/model_contract.hpp"
 #include "cephtrace/orientation.hpp"
 #include "cephtrace/preprocess.hpp"
+#include "cephtrace/stage0_phases.hpp"
 
 namespace cephtrace {
 namespace {
@@ -81,7 +82,8 @@ struct Predictor::Impl {
     }
   }
 
-  PredictionResult run(const LoadedImage& image) {
+  // `given` (original px) replaces Stage 0's priors when not null.
+  PredictionResult run(const LoadedImage& image, const LandmarkPositions* given = nullptr) {
     const auto start = Clock::now();
     PredictionResult result;
     result.source = image.source;
@@ -113,7 +115,20 @@ struct Predictor::Impl {
     // Stage 0: attention priors, or zeros in degraded mode.
     t = Clock::now();
     std::vector<cv::Mat> attention;
-    if (stage0_ok) {
+    if (given) {
+      result.priors = "given";
+      stage0::PriorPositions normalised{};
+      for (int i = 0; i < kNumLandmarks; ++i)
+        if ((*given)[i]) {
+          const double x = mirrored ? (width - 1) - (*given)[i]->x : (*given)[i]->x;
+          normalised[i] = cv::Point2d(x / width, (*given)[i]->y / height);
+        }
+      attention = stage0::upsample_priors(stage0::render_priors256(normalised));
+      mark_stage0_unavailable(result, "priors given by the caller");
+    } else if (options.priors == PriorSource::Zero) {
+      result.priors = "zero";
+      mark_stage0_unavailable(result, "zero priors requested");
+    } else if (stage0_ok) {
       Stage0Models stage0_models{model(ModelKey::Profile),
                                  {model(ModelKey::Zone1), model(ModelKey::Zone2),
                                   model(ModelKey::Zone3), model(ModelKey::Zone4)},
@@ -133,8 +148,9 @@ struct Predictor::Impl {
       mark_stage0_unavailable(result, "Stage 0 models not loaded");
     }
     result.degraded = attention.empty();
-    for (const auto& [phase, ok] : result.stage0_status.items())
-      if (!ok.get<bool>()) result.degraded = true;
+    if (!given)
+      for (const auto& [phase, ok] : result.stage0_status.items())
+        if (!ok.get<bool>()) result.degraded = true;
     result.timings_ms.emplace_back("stage0", ms_since(t));
 
     // Stage 1.
@@ -164,7 +180,8 @@ struct Predictor::Impl {
       result.landmarks.push_back(std::move(lm));
     }
     for (const auto& c : model_contracts())
-      if (models[static_cast<size_t>(c.key)] && (c.key == ModelKey::Stage1 || stage0_ok))
+      if (models[static_cast<size_t>(c.key)] &&
+          (c.key == ModelKey::Stage1 || (stage0_ok && result.priors == "stage0")))
         result.models_loaded.emplace_back(c.name);
     result.timings_ms.emplace_back("total", ms_since(start));
     return result;
@@ -199,6 +216,12 @@ PredictionResult Predictor::predict(const cv::Mat& image) { return predict(from_
 PredictionResult Predictor::predict(const LoadedImage& image) {
   std::lock_guard lock(impl_->mutex);
   return impl_->run(image);
+}
+
+PredictionResult Predictor::predict_with_priors(const LoadedImage& image,
+                                                const LandmarkPositions& priors) {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->run(image, &priors);
 }
 
 const PredictorOptions& Predictor::options() const { return impl_->options; }

@@ -234,3 +234,40 @@ TEST(PredictorIsbi, MirroredImageGivesMirroredCoordinates) {
 
 }  // namespace
 }  // namespace cephtrace
+
+namespace cephtrace {
+namespace {
+
+// The fixture Stage 1 makes heatmap c follow prior channel c, so priors given at a known
+// position must come back there (up to one heatmap pixel), in the original frame even
+// when the image is mirrored for the models.
+TEST(Predictor, GivenPriorsDriveStage1AndMapBackToTheImage) {
+  for (const auto orientation : {Orientation::FacingLeft, Orientation::FacingRight}) {
+    auto o = options_for("models");
+    o.orientation = orientation;
+    Predictor predictor(o);
+    const cv::Mat flat(512, 768, CV_8UC3, cv::Scalar(100, 100, 100));
+    LandmarkPositions priors{};
+    priors[lm::Me] = cv::Point2d(300.0, 200.0);
+    const auto r = predictor.predict_with_priors(from_mat(flat), priors);
+    EXPECT_EQ(r.priors, "given");
+    EXPECT_FALSE(r.degraded);
+    const double cell_x = 768.0 / 256, cell_y = 512.0 / 256;
+    EXPECT_NEAR(r.landmarks[lm::Me].x, 300.0, 1.5 * cell_x);
+    EXPECT_NEAR(r.landmarks[lm::Me].y, 200.0, 1.5 * cell_y);
+  }
+}
+
+TEST(Predictor, ZeroPriorSourceSkipsStage0) {
+  auto o = options_for("models");
+  o.priors = PriorSource::Zero;
+  Predictor predictor(o);
+  const auto r = predictor.predict(test::synthetic_cephalogram({400, 500}));
+  EXPECT_EQ(r.priors, "zero");
+  EXPECT_TRUE(r.degraded);
+  EXPECT_FALSE(r.stage0_status["0A"].get<bool>());
+  EXPECT_EQ(r.models_loaded, std::vector<std::string>{"stage1"});
+}
+
+}  // namespace
+}  // namespace cephtrace
