@@ -364,7 +364,7 @@ def main():
     parser.add_argument("--out", required=True, help="output model folder (outside the repo)")
     parser.add_argument("--time-runs", type=int, default=1,
                         help="cv2.dnn forward passes timed per model after the check (0: none)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="torch seed for the weights")
     parser.add_argument("--stage1-head", choices=("concat", "branch"), default="concat",
                         help="concat (default): the four HRNet branches concatenated at 128 px "
                              "feed the transposed conv, whose width is set to reach the "

@@ -133,7 +133,8 @@ int main(int argc, char** argv) {
     std::vector<StageSamples> stages;
     std::vector<nlohmann::json> per_run;
     bool degraded = false;
-    std::string orientation;
+    std::string orientation, failed_phases;
+    nlohmann::json stage0_status;
     for (int i = 0; i < runs; ++i) {
       t = Clock::now();
       const double cpu0 = cpu_ms();
@@ -152,11 +153,17 @@ int main(int argc, char** argv) {
       per_run.push_back(std::move(run));
       degraded = degraded || r.degraded;
       orientation = std::string(cephtrace::orientation_name(r.orientation));
+      stage0_status = r.stage0_status;
     }
     const double rss_end = peak_rss_mib();
     const double load_after = load_average();
 
-    std::printf("result      facing %s%s\n\n", orientation.c_str(), degraded ? ", DEGRADED" : "");
+    for (const auto& [phase, ok] : stage0_status.items())
+      if (ok.is_boolean() && !ok.get<bool>()) failed_phases += " " + phase;
+    std::printf("result      facing %s%s%s%s\n\n", orientation.c_str(),
+                degraded ? ", DEGRADED" : "",
+                failed_phases.empty() ? "" : " (Stage 0 phases failed:",
+                failed_phases.empty() ? "" : (failed_phases + ")").c_str());
     std::printf("%-22s %10s %10s %5s\n", "stage", "median ms", "min ms", "n");
     nlohmann::json stage_json = nlohmann::json::array();
     for (const auto& s : stages) {
@@ -185,6 +192,7 @@ int main(int argc, char** argv) {
           {"models_loaded", predictor.loaded_models()},
           {"degraded", degraded},
           {"orientation", orientation},
+          {"stage0_status", stage0_status},
           {"model_load_ms", load_ms},
           {"peak_rss_mib", rss_end},
           {"rss_after_load_mib", rss_loaded},

@@ -1,5 +1,7 @@
 #include "cephtrace/orientation.hpp"
 
+#include <cmath>
+
 #include <opencv2/imgproc.hpp>
 
 #include "cephtrace/constants.hpp"
@@ -10,14 +12,11 @@ namespace {
 
 constexpr int kStatSize = 256;  // working size of the image-statistics test
 
-// Signed balance of mask pixels between the left and right halves, in [-1, 1].
-double left_balance(const cv::Mat& mask) {
-  const int half = mask.cols / 2;
-  const double left = cv::countNonZero(mask.colRange(0, half));
-  const double right = cv::countNonZero(mask.colRange(half, mask.cols));
-  const double total = left + right;
-  return total > 0 ? (left - right) / total : 0.0;
-}
+// Mask pixels in the left (anterior, for a left-facing view) half.
+double left_pixels(const cv::Mat& mask) { return cv::countNonZero(mask.colRange(0, mask.cols / 2)); }
+
+// Below this relative difference of the two views the masks do not decide.
+constexpr double kDecisiveMaskScore = 0.2;
 
 }  // namespace
 
@@ -46,21 +45,22 @@ OrientationEstimate detect_orientation(const cv::Mat& grey_native, OnnxModel* pr
     cv::resize(grey_native, proc512, {constants::kStage0Size, constants::kStage0Size}, 0, 0,
                cv::INTER_LINEAR);
     cv::flip(proc512, mirrored, 1);
-    double balance[2];
-    int pixels = 0;
+    double left[2];
     const cv::Mat* views[2] = {&proc512, &mirrored};
     for (int v = 0; v < 2; ++v) {
       cv::Mat blob;
       views[v]->convertTo(blob, CV_32F, 1.0 / 255.0);
       blob = blob.reshape(1, {1, 1, constants::kStage0Size, constants::kStage0Size});
       const cv::Mat mask = stage0::profile_mask_from_output(profile->forward(blob));
-      balance[v] = left_balance(mask);
-      pixels += cv::countNonZero(mask);
+      left[v] = left_pixels(mask);
     }
-    // The correct view puts the facial soft tissue on the left.
-    if (pixels >= 2 * constants::kEmptyMaskThreshold && balance[0] != balance[1]) {
+    // A model trained on left-facing profiles finds far more soft tissue on the left of the
+    // correct view than of the mirrored one (measured on ISBI: ~20k vs ≤ 10k pixels).
+    const double total = left[0] + left[1];
+    const double score = total > 0 ? (left[0] - left[1]) / total : 0.0;
+    if (total >= 2 * constants::kEmptyMaskThreshold && std::abs(score) >= kDecisiveMaskScore) {
       OrientationEstimate e;
-      e.score = balance[0] - balance[1];
+      e.score = score;
       e.orientation = e.score > 0 ? Orientation::FacingLeft : Orientation::FacingRight;
       e.method = "profile_mask";
       return e;

@@ -194,3 +194,39 @@ TEST(PredictCli, AnalyzeAddsTheAnalysisBlock) {
 
 }  // namespace
 }  // namespace cephtrace
+
+namespace cephtrace {
+namespace {
+
+// A clinic's DICOM made from a real ISBI image: same landmarks as the JPEG, and the
+// DICOM pixel spacing carried into the result.
+TEST(PredictCliIsbi, DicomGivesTheJpegLandmarksAndItsSpacing) {
+  CEPHTRACE_REQUIRE_ISBI(isbi);
+  if (std::system("command -v img2dcm > /dev/null && command -v dcmodify > /dev/null") != 0)
+    GTEST_SKIP() << "DCMTK tools img2dcm/dcmodify not installed; skipping";
+  const auto dir = test::temp_dir();
+  const auto jpeg = isbi / "images" / "151.jpg";
+  const auto dcm = dir / "151.dcm";
+  ASSERT_EQ(std::system(("img2dcm -i JPEG '" + jpeg.string() + "' '" + dcm.string() + "'").c_str()), 0);
+  ASSERT_EQ(std::system(("dcmodify -nb -i \"(0028,0030)=0.1\\\\0.1\" '" + dcm.string() + "'").c_str()), 0);
+
+  const auto from_jpeg = dir / "jpeg.json", from_dcm = dir / "dcm.json";
+  ASSERT_EQ(run_cli("predict --quiet --image " + jpeg.string() + models_arg() + "--output " +
+                    from_jpeg.string()).exit_code, 0);
+  const auto r = run_cli("predict --quiet --image " + dcm.string() + models_arg() + "--output " +
+                         from_dcm.string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto a = nlohmann::json::parse(slurp(from_jpeg));
+  const auto b = nlohmann::json::parse(slurp(from_dcm));
+  EXPECT_DOUBLE_EQ(b["pixel_spacing_mm"].get<double>(), 0.1);
+  EXPECT_TRUE(a["pixel_spacing_mm"].is_null());
+  ASSERT_EQ(a["landmarks"].size(), b["landmarks"].size());
+  for (size_t i = 0; i < a["landmarks"].size(); ++i) {
+    // The DICOM holds the same JPEG stream; decoders may round differently by a grey level.
+    EXPECT_NEAR(a["landmarks"][i]["x"].get<double>(), b["landmarks"][i]["x"].get<double>(), 2.0) << i;
+    EXPECT_NEAR(a["landmarks"][i]["y"].get<double>(), b["landmarks"][i]["y"].get<double>(), 2.0) << i;
+  }
+}
+
+}  // namespace
+}  // namespace cephtrace
