@@ -265,7 +265,8 @@ def set_lr(opt, lr):
 
 
 def train(runs, out_models, minutes=90.0, bs=4, lr=1e-3, width=24, resume=True, smoke=False,
-          export_every_min=20.0, seed=0):
+          export_every_min=20.0, seed=0, deadline=None):
+    """deadline: optional wall-clock epoch seconds; training (and the cosine schedule) ends by then."""
     torch.manual_seed(seed); np.random.seed(seed); random.seed(seed)
     os.makedirs(runs, exist_ok=True)
     ck_last = os.path.join(runs, "stage1_last.pt")
@@ -286,6 +287,7 @@ def train(runs, out_models, minutes=90.0, bs=4, lr=1e-3, width=24, resume=True, 
         tr = load_cases(C.TRAIN_IDS); va = load_cases(C.VAL_IDS)
     budget = minutes * 60.0
     rng = np.random.default_rng(seed + st["epoch"])
+    wall0, el0 = time.time(), st["elapsed"]
     model.train()
     t_mark = time.time()
     max_steps = 3 if smoke else None
@@ -296,6 +298,8 @@ def train(runs, out_models, minutes=90.0, bs=4, lr=1e-3, width=24, resume=True, 
         t_ep = time.time()
         for b0 in range(0, len(order), bs):
             frac = min(1.0, st["elapsed"] / budget)
+            if deadline is not None:
+                frac = max(frac, min(1.0, (el0 + time.time() - wall0) / max(1.0, el0 + deadline - wall0)))
             cur = lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac)))
             if st["step"] < 100:
                 cur *= (st["step"] + 1) / 100
@@ -312,7 +316,7 @@ def train(runs, out_models, minutes=90.0, bs=4, lr=1e-3, width=24, resume=True, 
             now = time.time(); st["elapsed"] += now - t_mark; t_mark = now
             if smoke and st["step"] >= max_steps:
                 break
-            if st["elapsed"] >= budget:
+            if st["elapsed"] >= budget or (deadline is not None and time.time() >= deadline):
                 done = True
                 break
         st["epoch"] += 1

@@ -25,11 +25,13 @@ def main(argv=None):
     ap.add_argument("--no-resume", action="store_true")
     ap.add_argument("--export-only", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--stage1-minutes", type=float, default=100.0)
+    ap.add_argument("--stage1-minutes", type=float, default=88.0)
     ap.add_argument("--stage1-export-every", type=float, default=20.0)
-    ap.add_argument("--profile-minutes", type=float, default=8.0)
-    ap.add_argument("--zone-minutes", type=float, default=6.0)
-    ap.add_argument("--mlp-minutes", type=float, default=3.0)
+    ap.add_argument("--stage1-deadline", default=None,
+                    help="UTC wall-clock HH:MM (today) by which Stage 1 must stop and export")
+    ap.add_argument("--profile-minutes", type=float, default=20.0)
+    ap.add_argument("--zone-minutes", type=float, default=12.0)
+    ap.add_argument("--mlp-minutes", type=float, default=4.0)
     a = ap.parse_args(argv)
     if a.out is None:
         a.out = "/tmp/cephtrace-smoke/models" if a.smoke else "models"
@@ -63,8 +65,15 @@ def main(argv=None):
         if a.export_only:
             stage1.export_best(a.runs, a.out)
         else:
+            dl = None
+            if a.stage1_deadline:
+                import calendar
+                hh, mm = [int(v) for v in a.stage1_deadline.split(":")]
+                t = time.gmtime()
+                dl = calendar.timegm((t.tm_year, t.tm_mon, t.tm_mday, hh, mm, 0, 0, 0, 0))
+                print("[train_all] stage1 deadline %s UTC (in %.1f min)" % (a.stage1_deadline, (dl - time.time()) / 60), flush=True)
             stage1.train(a.runs, a.out, minutes=a.stage1_minutes, smoke=a.smoke, resume=resume,
-                         export_every_min=a.stage1_export_every)
+                         export_every_min=a.stage1_export_every, deadline=dl)
     if a.smoke:
         n = 0
         for root, _, files in os.walk(a.out):

@@ -80,7 +80,7 @@ def main(argv=None):
     s = open(card).read()
     block = "<!-- RESULTS:BEGIN -->\n" + text + "\n<!-- RESULTS:END -->"
     if "RESULTS_PLACEHOLDER" in s:
-        s = s.replace("RESULTS_PLACEHOLDER", block)
+        s = re.sub(r"^.*RESULTS_PLACEHOLDER.*$", lambda _: block, s, count=1, flags=re.M)
     else:
         s = re.sub(r"<!-- RESULTS:BEGIN -->.*?<!-- RESULTS:END -->", lambda _: block, s, flags=re.S)
     open(card, "w").write(s)
