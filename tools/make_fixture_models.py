@@ -12,6 +12,8 @@ writes
     <out>/models_no_stage0/  Stage 1 only (degraded mode)
     <out>/models_bad_stage1/ Stage 1 with a wrong output shape (1,24,256,256)
     <out>/models_bad_zone/   zone 2 with 3 output channels instead of 2
+    <out>/models_identity/   the MLP with an Identity node fed by an initializer (OpenCV 4.6
+                             rejects it; tools/fix_onnx_for_opencv.py repairs it)
     <out>/models_corrupt/    a zero-byte Stage 1 file and a garbage profile file
 Needs only numpy and the onnx package (Debian: python3-onnx).
 """
@@ -82,6 +84,14 @@ def derive_model():
     return graph
 
 
+def derive_model_with_identity():
+    """The derive MLP as PyTorch often exports it: its weight passes through an Identity node."""
+    graph = derive_model()
+    graph.node.insert(0, helper.make_node("Identity", ["w"], ["w_identity"], name="weight_identity"))
+    graph.node[1].input[1] = "w_identity"
+    return graph
+
+
 def stage1_model(out_channels=25):
     # 2x2 average pooling to 256², then a 1x1 conv mixing image and prior channels, sigmoid.
     rng = np.random.default_rng(1)
@@ -134,6 +144,9 @@ def main():
     write_model_dir(os.path.join(out, "models_no_stage0"), stage0=False)
     write_model_dir(os.path.join(out, "models_bad_stage1"), stage1_channels=24)
     write_model_dir(os.path.join(out, "models_bad_zone"), zone2_channels=3)
+    identity = os.path.join(out, "models_identity")
+    write_model_dir(identity)
+    save(derive_model_with_identity(), os.path.join(identity, LAYOUT["derive"]))
     corrupt = os.path.join(out, "models_corrupt")
     write_model_dir(corrupt)
     open(os.path.join(corrupt, LAYOUT["stage1"]), "wb").close()

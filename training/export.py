@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 
-def _strip_identity(model_proto):
+def strip_identity_nodes(model_proto):
     """Remove Identity nodes (OpenCV 4.6 rejects Identity fed by initializers)."""
     import onnx
     g = model_proto.graph
@@ -43,7 +43,7 @@ def export_onnx(model, example, path, in_name="input", out_name="output"):
                           input_names=[in_name], output_names=[out_name],
                           training=torch.onnx.TrainingMode.EVAL)
     m = onnx.load(tmp)
-    m = _strip_identity(m)
+    m = strip_identity_nodes(m)
     onnx.checker.check_model(m)
     onnx.save(m, tmp)
     os.replace(tmp, path)

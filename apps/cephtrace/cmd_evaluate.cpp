@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <functional>
 #include <iostream>
+#include <cmath>
 #include <map>
 #include <memory>
 #include <optional>
@@ -66,6 +67,11 @@ std::vector<PredictedImage> run_model(const std::vector<fs::path>& images, const
     std::cerr << "warning: " << key << " model unavailable: " << why << "\n";
   std::vector<PredictedImage> out;
   nlohmann::ordered_json saved = nlohmann::ordered_json::object();
+  // Pipeline health over the run: how often each Stage 0 phase fully succeeds, degraded
+  // results, facing directions, and the per-image latency.
+  std::map<std::string, int> phase_ok;
+  int degraded = 0, facing_right = 0;
+  double total_ms = 0;
   for (size_t i = 0; i < images.size(); ++i) {
     std::cerr << "[" << i + 1 << "/" << images.size() << "] " << images[i].filename().string();
     try {
@@ -78,6 +84,11 @@ std::vector<PredictedImage> run_model(const std::vector<fs::path>& images, const
         r = predictor.predict(images[i]);
       }
       out.push_back(to_predicted(r, images[i].string()));
+      for (const auto& [phase, ok] : r.stage0_status.items()) phase_ok[phase] += ok.get<bool>() ? 1 : 0;
+      degraded += r.degraded ? 1 : 0;
+      facing_right += r.orientation == Orientation::FacingRight ? 1 : 0;
+      for (const auto& [stage, ms] : r.timings_ms)
+        if (stage == "total") total_ms += ms;
       if (!a.save_predictions.empty()) saved[images[i].string()] = to_json(r);
       std::cerr << (r.degraded ? " (degraded)\n" : "\n");
     } catch (const std::exception& e) {
@@ -85,6 +96,17 @@ std::vector<PredictedImage> run_model(const std::vector<fs::path>& images, const
     }
   }
   if (!a.save_predictions.empty()) write_file_atomic(a.save_predictions, saved.dump(1) + "\n");
+  if (!out.empty() && !a.quiet) {
+    const double n = static_cast<double>(out.size());
+    std::cout << "## Pipeline run: " << out.size() << " images, priors " << a.priors << "\n\n"
+              << "| Stage 0 phase | 0A | 0B | 0C | 0D | 0E | degraded | facing right | mean ms/image |\n"
+              << "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n| success rate |";
+    for (const char* phase : {"0A", "0B", "0C", "0D", "0E"})
+      std::cout << " " << std::lround(100.0 * phase_ok[phase] / n) << " % |";
+    std::cout << " " << std::lround(100.0 * degraded / n) << " % | "
+              << std::lround(100.0 * facing_right / n) << " % | " << std::lround(total_ms / n)
+              << " |\n\n";
+  }
   return out;
 }
 

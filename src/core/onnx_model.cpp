@@ -303,8 +303,12 @@ OnnxModel OnnxModel::load(const std::filesystem::path& file, const ModelContract
   } catch (const cv::Exception& e) {
     std::string ops;
     for (const auto& op : info.op_types) ops += (ops.empty() ? "" : ", ") + op;
+    std::string hint;
+    if (std::find(info.op_types.begin(), info.op_types.end(), "Identity") != info.op_types.end())
+      hint = "; OpenCV 4.6 rejects Identity nodes fed by initializers (common in PyTorch "
+             "exports): fix the file with tools/fix_onnx_for_opencv.py";
     throw ModelError(file.string() + ": OpenCV DNN cannot load this model: " + e.msg +
-                     " (node types in the file: " + ops + ")");
+                     " (node types in the file: " + ops + ")" + hint);
   }
   if (model.net_.empty()) throw ModelError(file.string() + ": OpenCV DNN loaded an empty network");
 

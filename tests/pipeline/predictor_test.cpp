@@ -271,3 +271,22 @@ TEST(Predictor, ZeroPriorSourceSkipsStage0) {
 
 }  // namespace
 }  // namespace cephtrace
+
+namespace cephtrace {
+namespace {
+
+// PyTorch exports can hold Identity nodes that OpenCV 4.6 rejects: the error names the node
+// and the repair tool; without --strict the predictor runs degraded instead of failing.
+TEST(Predictor, UnsupportedIdentityNodeIsNamedAndDegrades) {
+  Predictor predictor(options_for("models_identity"));
+  const auto missing = predictor.missing_models();
+  ASSERT_EQ(missing.size(), 1u);
+  const auto& [key, why] = missing[0];
+  EXPECT_EQ(key, "derive");
+  EXPECT_NE(why.find("weight_identity"), std::string::npos) << why;
+  EXPECT_NE(why.find("fix_onnx_for_opencv.py"), std::string::npos) << why;
+  EXPECT_TRUE(predictor.predict(test::synthetic_cephalogram({400, 480})).degraded);
+}
+
+}  // namespace
+}  // namespace cephtrace
