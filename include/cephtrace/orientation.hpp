@@ -13,10 +13,13 @@ struct OrientationEstimate {
   Orientation orientation = Orientation::FacingLeft;
   double score = 0;          // > 0 favours facing left, < 0 facing right
   const char* method = "";   // "profile_mask" | "image_statistics"
+  // With "profile_mask": Phase 0A's mask of the chosen (left-facing) view, ready for reuse.
+  cv::Mat profile_mask512;
 };
 
-// From the soft-tissue profile model: runs it on the image and on its mirror and picks
-// the view whose mask lies on the left (anterior) side. `profile` may be null; then (and
+// From the soft-tissue profile model: runs it on the image and on its mirror (each prepared
+// exactly as Phase 0A prepares its input) and picks the view with far more soft tissue on
+// the left (anterior) side. `profile` may be null; then (and
 // when both masks are empty) image statistics decide.
 OrientationEstimate detect_orientation(const cv::Mat& grey_native, OnnxModel* profile);
 

@@ -35,6 +35,9 @@ struct Stage0Options {
   // attention channel is left zero (as for any absent landmark). Either way it is
   // listed in details["0E"]["anchors_defaulted"].
   bool render_defaulted_anchors = false;
+  // Phase 0A's mask for this very image when the caller already has it (the orientation
+  // check runs the profile model on both views); empty = run the profile model.
+  cv::Mat profile_mask512;
 };
 
 struct Stage0Output {

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "cephtrace/constants.hpp"
@@ -41,28 +42,29 @@ OrientationEstimate orientation_from_image_statistics(const cv::Mat& grey_native
 
 OrientationEstimate detect_orientation(const cv::Mat& grey_native, OnnxModel* profile) {
   if (profile) {
-    cv::Mat proc512, mirrored;
-    cv::resize(grey_native, proc512, {constants::kStage0Size, constants::kStage0Size}, 0, 0,
-               cv::INTER_LINEAR);
-    cv::flip(proc512, mirrored, 1);
+    cv::Mat mirrored_native;
+    cv::flip(grey_native, mirrored_native, 1);
+    const cv::Mat* views[2] = {&grey_native, &mirrored_native};
+    cv::Mat masks[2];
     double left[2];
-    const cv::Mat* views[2] = {&proc512, &mirrored};
     for (int v = 0; v < 2; ++v) {
-      cv::Mat blob;
-      views[v]->convertTo(blob, CV_32F, 1.0 / 255.0);
-      blob = blob.reshape(1, {1, 1, constants::kStage0Size, constants::kStage0Size});
-      const cv::Mat mask = stage0::profile_mask_from_output(profile->forward(blob));
-      left[v] = left_pixels(mask);
+      cv::Mat proc512;
+      cv::resize(*views[v], proc512, {constants::kStage0Size, constants::kStage0Size}, 0, 0,
+                 cv::INTER_LINEAR);
+      masks[v] = stage0::profile_mask_from_output(
+          profile->forward(cv::dnn::blobFromImage(proc512, 1.0 / 255.0)));
+      left[v] = masks[v].empty() ? 0.0 : left_pixels(masks[v]);
     }
     // A model trained on left-facing profiles finds far more soft tissue on the left of the
-    // correct view than of the mirrored one (measured on ISBI: ~20k vs ≤ 10k pixels).
+    // correct view than of the mirrored one (measured on ISBI: ~20k vs <= 10k pixels).
     const double total = left[0] + left[1];
     const double score = total > 0 ? (left[0] - left[1]) / total : 0.0;
     if (total >= 2 * constants::kEmptyMaskThreshold && std::abs(score) >= kDecisiveMaskScore) {
       OrientationEstimate e;
       e.score = score;
-      e.orientation = e.score > 0 ? Orientation::FacingLeft : Orientation::FacingRight;
+      e.orientation = score > 0 ? Orientation::FacingLeft : Orientation::FacingRight;
       e.method = "profile_mask";
+      e.profile_mask512 = masks[score > 0 ? 0 : 1];
       return e;
     }
   }

@@ -96,19 +96,25 @@ struct Predictor::Impl {
     // Orientation: the models see a left-facing view.
     auto t = Clock::now();
     const bool stage0_ok = stage0_complete();
+    cv::Mat profile_mask512;  // 0A's mask of the model view, when orientation computed it
     if (options.orientation) {
       result.orientation = *options.orientation;
       result.orientation_detected = false;
     } else {
-      result.orientation =
-          detect_orientation(image.grey, stage0_ok ? model(ModelKey::Profile) : nullptr)
-              .orientation;
+      auto estimate =
+          detect_orientation(image.grey, stage0_ok ? model(ModelKey::Profile) : nullptr);
+      result.orientation = estimate.orientation;
+      profile_mask512 = std::move(estimate.profile_mask512);
     }
     const bool mirrored = result.orientation == Orientation::FacingRight;
-    cv::Mat grey = image.grey, rgb = image.rgb;
+    // Flip into new buffers: the caller's image must stay untouched.
+    cv::Mat grey, rgb;
     if (mirrored) {
       cv::flip(image.grey, grey, 1);
       cv::flip(image.rgb, rgb, 1);
+    } else {
+      grey = image.grey;
+      rgb = image.rgb;
     }
     result.timings_ms.emplace_back("orientation", ms_since(t));
 
@@ -138,6 +144,7 @@ struct Predictor::Impl {
           options.reference_exact ? ContourMode::Reference : ContourMode::Centreline;
       // The reference renders anchors fed to the MLP as (0.5, 0.5) as if real.
       stage0_options.render_defaulted_anchors = options.reference_exact;
+      stage0_options.profile_mask512 = profile_mask512;
       Stage0Output stage0 = run_stage0(grey, stage0_models, stage0_options);
       result.stage0_status = std::move(stage0.status);
       result.stage0_details = std::move(stage0.details);

@@ -215,7 +215,9 @@ Stage0Output run_stage0(const cv::Mat& grey_native, Stage0Models& models,
     {
       PhaseTimer timer(out, "0A");
       json details = {{"mask_nonzero_pixels", 0}, {"empty_mask_threshold", c::kEmptyMaskThreshold}};
-      if (!models.profile) {
+      if (!options.profile_mask512.empty()) {
+        mask = options.profile_mask512;
+      } else if (!models.profile) {
         details["error"] = "profile model not loaded";
       } else {
         try {

@@ -290,3 +290,49 @@ TEST(Predictor, UnsupportedIdentityNodeIsNamedAndDegrades) {
 
 }  // namespace
 }  // namespace cephtrace
+
+namespace cephtrace {
+namespace {
+
+// Orientation detection hands its profile mask to Phase 0A; the result must be exactly what
+// Phase 0A computes itself when the orientation is given.
+TEST(PredictorIsbi, ReusedOrientationMaskEqualsPhase0A) {
+  CEPHTRACE_REQUIRE_ISBI(isbi);
+  const auto shipped = test::shipped_models_dir();
+  if (!shipped) GTEST_SKIP() << "shipped models/ incomplete; skipping";
+  PredictorOptions detect;
+  detect.model_dir = *shipped;
+  PredictorOptions forced = detect;
+  forced.orientation = Orientation::FacingRight;
+  Predictor a(detect), b(forced);
+  const auto image = load_image(isbi / "images" / "151.jpg");
+  const auto ra = a.predict(image), rb = b.predict(image);
+  ASSERT_EQ(ra.orientation, Orientation::FacingRight);
+  EXPECT_EQ(ra.stage0_details.dump(), rb.stage0_details.dump());
+  for (int i = 0; i < kNumLandmarks; ++i) {
+    EXPECT_DOUBLE_EQ(ra.landmarks[i].x, rb.landmarks[i].x) << i;
+    EXPECT_DOUBLE_EQ(ra.landmarks[i].y, rb.landmarks[i].y) << i;
+  }
+}
+
+}  // namespace
+}  // namespace cephtrace
+
+namespace cephtrace {
+namespace {
+
+TEST(Predictor, MirroringLeavesTheCallersImageUntouched) {
+  auto o = options_for("models");
+  o.orientation = Orientation::FacingRight;
+  Predictor predictor(o);
+  const LoadedImage image = from_mat(test::synthetic_cephalogram({400, 480}, false));
+  const cv::Mat grey_before = image.grey.clone(), rgb_before = image.rgb.clone();
+  const auto first = predictor.predict(image);
+  EXPECT_EQ(cv::norm(image.grey, grey_before, cv::NORM_INF), 0.0);
+  EXPECT_EQ(cv::norm(image.rgb, rgb_before, cv::NORM_INF), 0.0);
+  const auto second = predictor.predict(image);
+  for (int i = 0; i < kNumLandmarks; ++i) EXPECT_DOUBLE_EQ(first.landmarks[i].x, second.landmarks[i].x);
+}
+
+}  // namespace
+}  // namespace cephtrace
