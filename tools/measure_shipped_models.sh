@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Every accuracy and speed figure quoted in README.md and models/MODEL_CARD.md, measured with
+# the C++ engine on the shipped models. Writes docs/results/*.md.
+#
+#   bash tools/measure_shipped_models.sh [build-dir]      (needs ../shared/data/isbi2015)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+bin="$build/bin/cephtrace"
+data=${CEPHTRACE_ISBI_DIR:-../shared/data/isbi2015}
+out=docs/results
+mkdir -p "$out"
+
+protocol() {  # name, extra args...
+  local name=$1; shift
+  echo "== ISBI protocol: $name" >&2
+  "$bin" evaluate --protocol isbi2015 --data-dir "$data" --model-dir models "$@" \
+    > "$out/isbi2015_$name.md"
+}
+protocol stage0_priors
+protocol stage0_priors_dark_decoder --decoder dark
+protocol zero_priors --priors zero
+protocol ground_truth_priors --priors ground-truth
+
+echo "== robustness" >&2
+/usr/bin/python3 tools/robustness_check.py --cephtrace "$bin" --models models --data "$data" \
+  --ids 151-180 --out /tmp/cephtrace-robustness | sed -n '/^| condition/,$p' > "$out/robustness.md"
+
+echo "== benchmark" >&2
+"$build/bin/cephtrace_benchmark" --model-dir models --image samples/isbi2015_151.jpg \
+  --runs 10 --warmup 2 --threads 2 > "$out/benchmark_shipped.txt"
+echo "written: $out" >&2
