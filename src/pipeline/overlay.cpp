@@ -35,8 +35,12 @@ cv::Mat draw_overlay(const cv::Mat& rgb, const PredictionResult& result,
     const cv::Point centre(static_cast<int>(std::lround(lm.x)), static_cast<int>(std::lround(lm.y)));
     cv::circle(canvas, centre, radius, tier_colour(lm.tier), cv::FILLED, cv::LINE_AA);
     cv::circle(canvas, centre, radius, {255, 255, 255}, thickness, cv::LINE_AA);
-    cv::putText(canvas, lm.name, centre + cv::Point(radius + 2, -radius - 2),
-                cv::FONT_HERSHEY_SIMPLEX, font_scale, {255, 255, 255}, thickness, cv::LINE_AA);
+    // White text on a dark halo stays readable on bright bone and dark air alike.
+    const cv::Point at = centre + cv::Point(radius + 2, -radius - 2);
+    cv::putText(canvas, lm.name, at, cv::FONT_HERSHEY_SIMPLEX, font_scale, {0, 0, 0},
+                thickness + 2, cv::LINE_AA);
+    cv::putText(canvas, lm.name, at, cv::FONT_HERSHEY_SIMPLEX, font_scale, {255, 255, 255},
+                thickness, cv::LINE_AA);
   }
   return canvas;
 }
