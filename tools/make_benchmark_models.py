@@ -44,6 +44,7 @@ Needs torch, onnx, numpy and cv2 (Debian's /usr/bin/python3 has them).
 """
 import argparse
 import os
+import sys
 import time
 
 import numpy as np
@@ -58,15 +59,9 @@ MIB = 1024 * 1024
 # Published sizes (spec §2), in MB as published.
 PUBLISHED_MB = {"segmenter": 25.55, "derive": 0.43, "stage1": 123.93}
 
-LAYOUT = {
-    "profile": "stage0/v4_stage0_profile.onnx",
-    "zone1": "stage0/z1_cranial_base_contours.onnx",
-    "zone2": "stage0/z2_midface_contours.onnx",
-    "zone3": "stage0/z3_mandible_contours.onnx",
-    "zone4": "stage0/z4_posterior_contours.onnx",
-    "derive": "stage0/phase0e_model.onnx",
-    "stage1": "stage1/v4_stage1.onnx",
-}
+# The reference layout, shared with the fixture generator.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_fixture_models import LAYOUT  # noqa: E402
 
 
 # ------------------------------------------------------------------ HRNet-W32
