@@ -189,12 +189,11 @@ CommandRunner add_predict_command(CLI::App& app) {
                   "Pixel spacing in mm, recorded in the result (overrides DICOM)")
       ->check(CLI::PositiveNumber);
 
-  return [args, cmd]() {
+  return [args]() {
     if (args->image.empty() && args->image_dir.empty()) {
       std::cerr << "cephtrace predict: give --image FILE or --image-dir FOLDER (see --help)\n";
       return 2;
     }
-    (void)cmd;
     Predictor predictor(make_options(*args));
     for (const auto& [key, why] : predictor.missing_models())
       std::cerr << "warning: " << key << " model unavailable: " << why << "\n";
