@@ -110,6 +110,23 @@ def stage1_model(out_channels=25):
                               numpy_helper.from_array(np.full(out_channels, -3.0, np.float32), "b")])
 
 
+def refine_model(pool=True):
+    # Stage 2 stand-in with a known answer: every output channel is the z-scored input patch
+    # averaged 2x2 (so a bright blob is found where it is). Without the pooling the output
+    # is 128² and breaks the (25,25,64,64) contract.
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, [25, 1, 128, 128])
+    side = 64 if pool else 128
+    y = helper.make_tensor_value_info("output", TensorProto.FLOAT, [25, 25, side, side])
+    nodes = [helper.make_node("Conv", ["input", "w", "b"], ["spread" if pool else "output"],
+                              kernel_shape=[1, 1])]
+    if pool:
+        nodes.append(helper.make_node("AveragePool", ["spread"], ["output"], kernel_shape=[2, 2],
+                                      strides=[2, 2]))
+    return helper.make_graph(nodes, "refine", [x], [y],
+                             [numpy_helper.from_array(np.ones((25, 1, 1, 1), np.float32), "w"),
+                              numpy_helper.from_array(np.zeros(25, np.float32), "b")])
+
+
 LAYOUT = {
     "profile": "stage0/v4_stage0_profile.onnx",
     "zone1": "stage0/z1_cranial_base_contours.onnx",
@@ -118,6 +135,7 @@ LAYOUT = {
     "zone4": "stage0/z4_posterior_contours.onnx",
     "derive": "stage0/phase0e_model.onnx",
     "stage1": "stage1/v4_stage1.onnx",
+    "refine": "stage2/refine.onnx",
 }
 
 
@@ -147,6 +165,12 @@ def main():
     identity = os.path.join(out, "models_identity")
     write_model_dir(identity)
     save(derive_model_with_identity(), os.path.join(identity, LAYOUT["derive"]))
+    with_refine = os.path.join(out, "models_refine")
+    write_model_dir(with_refine)
+    save(refine_model(), os.path.join(with_refine, LAYOUT["refine"]))
+    bad_refine = os.path.join(out, "models_bad_refine")
+    write_model_dir(bad_refine)
+    save(refine_model(pool=False), os.path.join(bad_refine, LAYOUT["refine"]))
     corrupt = os.path.join(out, "models_corrupt")
     write_model_dir(corrupt)
     open(os.path.join(corrupt, LAYOUT["stage1"]), "wb").close()

@@ -1,8 +1,9 @@
-"""One command for all seven CephTrace models.
+"""One command for all seven CephTrace models and our Stage 2 refinement model.
 
   /usr/bin/python3 -m training.train_all --out models --runs /root/cephtrace-runs
   /usr/bin/python3 -m training.train_all --only profile,zones,mlp --out models
   /usr/bin/python3 -m training.train_all --only stage1 --stage1-minutes 100
+  /usr/bin/python3 -m training.train_all --only refine --refine-minutes 70
   /usr/bin/python3 -m training.train_all --smoke --out /tmp/smoke_models --runs /tmp/smoke_runs
   /usr/bin/python3 -m training.train_all --export-only --only stage1   # re-export best checkpoints
 
@@ -20,7 +21,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=None, help="model dir (default models/, smoke: /tmp/cephtrace-smoke/models)")
     ap.add_argument("--runs", default=None, help="checkpoints (default /root/cephtrace-runs, smoke: /tmp/cephtrace-smoke/runs)")
-    ap.add_argument("--only", default="profile,zones,mlp,stage1")
+    ap.add_argument("--only", default="profile,zones,mlp,stage1,refine")
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--no-resume", action="store_true")
     ap.add_argument("--export-only", action="store_true")
@@ -29,6 +30,7 @@ def main(argv=None):
     ap.add_argument("--stage1-export-every", type=float, default=20.0)
     ap.add_argument("--stage1-deadline", default=None,
                     help="UTC wall-clock HH:MM (today) by which Stage 1 must stop and export")
+    ap.add_argument("--refine-minutes", type=float, default=70.0)
     ap.add_argument("--profile-minutes", type=float, default=20.0)
     ap.add_argument("--zone-minutes", type=float, default=12.0)
     ap.add_argument("--mlp-minutes", type=float, default=4.0)
@@ -74,6 +76,12 @@ def main(argv=None):
                 print("[train_all] stage1 deadline %s UTC (in %.1f min)" % (a.stage1_deadline, (dl - time.time()) / 60), flush=True)
             stage1.train(a.runs, a.out, minutes=a.stage1_minutes, smoke=a.smoke, resume=resume,
                          export_every_min=a.stage1_export_every, deadline=dl)
+    if "refine" in only:
+        from . import refine
+        if a.export_only:
+            refine.export_best(a.runs, a.out)
+        else:
+            refine.train(a.runs, a.out, minutes=a.refine_minutes, smoke=a.smoke, resume=resume)
     if a.smoke:
         n = 0
         for root, _, files in os.walk(a.out):

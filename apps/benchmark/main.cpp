@@ -28,6 +28,7 @@
 #include <opencv2/core.hpp>
 #include <opencv2/core/utility.hpp>
 
+#include "cephtrace/constants.hpp"
 #include "cephtrace/predictor.hpp"
 
 namespace {
@@ -88,6 +89,7 @@ void add_sample(std::vector<StageSamples>& stages, const std::string& name, doub
 int main(int argc, char** argv) {
   CLI::App app{"CephTrace benchmark: model load time, per-stage prediction times, peak memory"};
   std::string model_dir, image, json_out, decoder = "reference";
+  int refine_passes = cephtrace::constants::kRefinePasses;
   int runs = 5, warmup = 1, threads = 0;
   app.add_option("--model-dir", model_dir, "Model directory (reference layout)")->required();
   app.add_option("--image", image, "Image to predict on")->required()->check(CLI::ExistingFile);
@@ -99,6 +101,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_option("--decoder", decoder, "Heatmap decoder")->capture_default_str()
       ->check(CLI::IsMember({"reference", "dark"}));
+  app.add_option("--refine-passes", refine_passes, "Stage 2 refinement passes (0 = off)")
+      ->capture_default_str()->check(CLI::Range(0, 5));
   app.add_option("--json", json_out, "Also write the results as JSON to this file");
   CLI11_PARSE(app, argc, argv);
 
@@ -107,6 +111,7 @@ int main(int argc, char** argv) {
     options.model_dir = model_dir;
     options.threads = threads;
     options.decoder = decoder == "dark" ? cephtrace::Decoder::Dark : cephtrace::Decoder::Reference;
+    options.refine_passes = refine_passes;
 
     const double rss_start = peak_rss_mib();
     auto t = Clock::now();

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cephtrace/evaluate.hpp"
+#include "cephtrace/constants.hpp"
 #include "cephtrace/predictor.hpp"
 #include "cli_util.hpp"
 #include "commands.hpp"
@@ -30,6 +31,7 @@ struct EvaluateArgs {
   std::vector<double> thresholds{2.0, 2.5, 3.0, 4.0};
   std::optional<double> pixel_spacing;
   int limit = 0, bootstrap = 2000;
+  int refine_passes = constants::kRefinePasses;
   uint64_t seed = 2015;
   bool strict = false, gpu = false, quiet = false;
 };
@@ -62,6 +64,7 @@ std::vector<PredictedImage> run_model(const std::vector<fs::path>& images, const
   o.strict = a.strict;
   o.use_gpu = a.gpu;
   o.decoder = a.decoder == "dark" ? Decoder::Dark : Decoder::Reference;
+  o.refine_passes = a.refine_passes;
   Predictor predictor(o);
   for (const auto& [key, why] : predictor.missing_models())
     std::cerr << "warning: " << key << " model unavailable: " << why << "\n";
@@ -258,6 +261,9 @@ CommandRunner add_evaluate_command(CLI::App& app) {
                   "ISBI 2015 folder for --protocol (default $CEPHTRACE_ISBI_DIR or ../shared/data/isbi2015)");
   sub->add_option("--decoder", args->decoder, "model runs: reference | dark")
       ->check(CLI::IsMember({"reference", "dark"}));
+  sub->add_option("--refine-passes", args->refine_passes,
+                  "model runs: Stage 2 refinement passes (when stage2/refine.onnx exists; 0 = off)")
+      ->capture_default_str()->check(CLI::Range(0, 5));
   sub->add_option("--priors", args->priors,
                   "model runs: stage0 (the pipeline), zero (no priors) or ground-truth (priors at the "
                   "true positions) -- an ablation of what Stage 0 is worth")

@@ -9,6 +9,7 @@
 
 #include "cephtrace/analysis.hpp"
 #include "cephtrace/overlay.hpp"
+#include "cephtrace/constants.hpp"
 #include "cephtrace/predictor.hpp"
 #include "cli_util.hpp"
 #include "commands.hpp"
@@ -23,6 +24,7 @@ struct PredictArgs {
   bool visualize = false, strict = false, quiet = false, gpu = false, reference_exact = false,
        analyze = false;
   int threads = 0;
+  int refine_passes = constants::kRefinePasses;
   std::string decoder = "reference";
   std::string orientation = "auto";
   std::optional<double> pixel_spacing;
@@ -52,6 +54,7 @@ PredictorOptions make_options(const PredictArgs& a) {
   o.use_gpu = a.gpu;
   o.decoder = a.decoder == "dark" ? Decoder::Dark : Decoder::Reference;
   o.reference_exact = a.reference_exact;
+  o.refine_passes = a.refine_passes;
   if (a.orientation == "left") o.orientation = Orientation::FacingLeft;
   if (a.orientation == "right") o.orientation = Orientation::FacingRight;
   return o;
@@ -177,6 +180,10 @@ CommandRunner add_predict_command(CLI::App& app) {
   cmd->add_option("--decoder", args->decoder,
                   "Heatmap decoder: reference (DARK-lite, as published) or dark (full DARK)")
       ->check(CLI::IsMember({"reference", "dark"}));
+  cmd->add_option("--refine-passes", args->refine_passes,
+                  "Stage 2 local refinement passes when the model folder has stage2/refine.onnx "
+                  "(the shipped models do; the published ones do not); 0 = off")
+      ->capture_default_str()->check(CLI::Range(0, 5));
   cmd->add_option("--orientation", args->orientation,
                   "Facing direction of the face: auto (detect), left, right")
       ->check(CLI::IsMember({"auto", "left", "right"}));

@@ -83,6 +83,19 @@ inline constexpr double kDarkMaxOffset = 1.0;
 inline constexpr double kHighConfidencePeak = 0.5;
 inline constexpr double kMediumConfidencePeak = 0.2;
 
+// Stage 2 local refinement (ours; training/refine.py mirrors these). The grey image is
+// resampled (INTER_AREA) so that sqrt(W·H) = kRefineGridExtent (0.21 mm/px on ISBI); a
+// 128² patch with its integer origin at round(estimate) − 64 is cut for each landmark,
+// z-scored, and the model's 64² heatmap (stride 2: patch x = 2u + 0.5) is decoded.
+inline constexpr double kRefineGridExtent = 1024.0;
+inline constexpr int kRefinePatch = 128;
+inline constexpr int kRefineStride = 2;
+inline constexpr int kRefineHeatmap = kRefinePatch / kRefineStride;
+inline constexpr double kRefineZscoreEpsilon = 1e-3;  // added to the patch std
+// A refined position whose heatmap peak is below this keeps Stage 1's position.
+inline constexpr double kRefineMinPeak = 0.1;
+inline constexpr int kRefinePasses = 2;  // second pass re-centres the patch on the first result
+
 // Assumed pixel spacing of ISBI 2015 (mm per pixel).
 inline constexpr double kIsbiPixelSpacingMm = 0.1;
 // Reference evaluator's S–N calibration (Proffit, 7th ed.).

@@ -7,7 +7,8 @@
 
 namespace cephtrace {
 
-enum class ModelKey { Profile, Zone1, Zone2, Zone3, Zone4, Derive, Stage1 };
+// The seven published files, then our optional Stage 2 (not part of the published layout).
+enum class ModelKey { Profile, Zone1, Zone2, Zone3, Zone4, Derive, Stage1, Refine };
 inline constexpr int kNumModels = 7;
 
 struct ModelContract {
@@ -21,6 +22,10 @@ struct ModelContract {
 
 const std::array<ModelContract, kNumModels>& model_contracts();
 const ModelContract& model_contract(ModelKey key);
+
+// Stage 2 local refinement (ours, optional): stage2/refine.onnx, (25,1,128,128) patches in,
+// (25,25,64,64) heatmaps out. Not downloaded; the published seven run without it.
+const ModelContract& refine_contract();
 
 // Zone models: number of output classes and their names (spec §2).
 struct ZoneClasses {

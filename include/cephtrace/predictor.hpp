@@ -14,6 +14,7 @@
 #include <opencv2/core.hpp>
 
 #include "cephtrace/image_io.hpp"
+#include "cephtrace/constants.hpp"
 #include "cephtrace/result.hpp"
 #include "cephtrace/stage0.hpp"
 #include "cephtrace/stage1.hpp"
@@ -40,6 +41,9 @@ struct PredictorOptions {
   // Force the facing direction instead of detecting it.
   std::optional<Orientation> orientation;
   PriorSource priors = PriorSource::Stage0;
+  // Stage 2 local refinement passes when stage2/refine.onnx is in model_dir (ours, not in
+  // the published layout); 0 turns it off.
+  int refine_passes = constants::kRefinePasses;
 };
 
 // Thread safety: one Predictor may be shared by several threads; predict() calls are

@@ -24,6 +24,14 @@ struct LandmarkPrediction {
   double confidence_score = 0;  // peak clipped to [0, 1]
   std::string confidence;       // "high" | "medium" | "low"
   Tier tier = Tier::Low;
+  // Engine addition: Stage 2 refinement of this landmark, when it ran. x/y above are then
+  // the refined position; peak/confidence stay Stage 1's.
+  struct Refinement {
+    double stage1_x = 0, stage1_y = 0;  // Stage 1's position (original pixels)
+    double peak = 0;                    // Stage 2 heatmap peak
+    bool applied = false;               // false: peak too low, Stage 1's position kept
+  };
+  std::optional<Refinement> refinement;
 };
 
 struct PredictionResult {
@@ -41,6 +49,7 @@ struct PredictionResult {
   std::optional<double> pixel_spacing_mm;  // from DICOM / the caller, when known
   std::string decoder;                     // "reference" | "dark"
   std::string priors = "stage0";           // "stage0" | "zero" | "given"
+  std::string refinement = "none";         // "stage2" when the refinement model ran
   std::vector<std::pair<std::string, double>> timings_ms;  // per stage, in run order
   std::vector<std::string> models_loaded;                   // model keys that ran
 };

@@ -2,6 +2,9 @@
 
 #include <stdexcept>
 
+#include "cephtrace/constants.hpp"
+#include "cephtrace/landmarks.hpp"
+
 namespace cephtrace {
 
 const std::array<ModelContract, kNumModels>& model_contracts() {
@@ -23,7 +26,17 @@ const std::array<ModelContract, kNumModels>& model_contracts() {
   return table;
 }
 
+const ModelContract& refine_contract() {
+  namespace k = constants;
+  static const ModelContract contract{
+      ModelKey::Refine, "refine", "stage2/refine.onnx",
+      {kNumLandmarks, 1, k::kRefinePatch, k::kRefinePatch},
+      {{kNumLandmarks, kNumLandmarks, k::kRefineHeatmap, k::kRefineHeatmap}}, 0.0};
+  return contract;
+}
+
 const ModelContract& model_contract(ModelKey key) {
+  if (key == ModelKey::Refine) return refine_contract();
   for (const auto& c : model_contracts())
     if (c.key == key) return c;
   throw std::logic_error("unknown model key");

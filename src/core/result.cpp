@@ -16,14 +16,20 @@ nlohmann::ordered_json to_json(const PredictionResult& r) {
   j["stage0_details"] = ordered::parse(r.stage0_details.dump());
   auto& lms = j["landmarks"] = ordered::array();
   for (const auto& l : r.landmarks) {
-    lms.push_back(ordered{{"index", l.index},
-                   {"name", l.name},
-                   {"x", l.x},
-                   {"y", l.y},
-                   {"peak", l.peak},
-                   {"confidence_score", l.confidence_score},
-                   {"confidence", l.confidence},
-                   {"tier", tier_name(l.tier)}});
+    ordered lm{{"index", l.index},
+               {"name", l.name},
+               {"x", l.x},
+               {"y", l.y},
+               {"peak", l.peak},
+               {"confidence_score", l.confidence_score},
+               {"confidence", l.confidence},
+               {"tier", tier_name(l.tier)}};
+    if (l.refinement)
+      lm["refinement"] = ordered{{"applied", l.refinement->applied},
+                                 {"peak", l.refinement->peak},
+                                 {"stage1_x", l.refinement->stage1_x},
+                                 {"stage1_y", l.refinement->stage1_y}};
+    lms.push_back(std::move(lm));
   }
   // Engine additions.
   j["source"] = r.source;
@@ -32,6 +38,7 @@ nlohmann::ordered_json to_json(const PredictionResult& r) {
   j["pixel_spacing_mm"] = r.pixel_spacing_mm ? ordered(*r.pixel_spacing_mm) : ordered();
   j["decoder"] = r.decoder;
   j["priors"] = r.priors;
+  j["refinement"] = r.refinement;
   auto& t = j["timings_ms"] = ordered::object();
   for (const auto& [stage, ms] : r.timings_ms) t[stage] = ms;
   j["models_loaded"] = r.models_loaded;

@@ -13,6 +13,7 @@
 #include "cephtrace/orientation.hpp"
 #include "cephtrace/preprocess.hpp"
 #include "cephtrace/stage0_phases.hpp"
+#include "cephtrace/stage2.hpp"
 
 namespace cephtrace {
 namespace {
@@ -23,7 +24,7 @@ double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-bool is_stage0(ModelKey key) { return key != ModelKey::Stage1; }
+bool is_stage0(ModelKey key) { return key != ModelKey::Stage1 && key != ModelKey::Refine; }
 bool is_zone(ModelKey key) {
   return key == ModelKey::Zone1 || key == ModelKey::Zone2 || key == ModelKey::Zone3 ||
          key == ModelKey::Zone4;
@@ -48,6 +49,7 @@ void mark_stage0_unavailable(PredictionResult& result, const std::string& reason
 struct Predictor::Impl {
   PredictorOptions options;
   std::array<std::optional<OnnxModel>, kNumModels> models;
+  std::optional<OnnxModel> refine;  // Stage 2, optional
   std::vector<std::pair<std::string, std::string>> missing;  // key → why
   std::mutex mutex;
 
@@ -78,6 +80,17 @@ struct Predictor::Impl {
       } catch (const ModelError& e) {
         if (!is_stage0(contract.key) || options.strict) throw;
         missing.emplace_back(std::string(contract.name), e.what());
+      }
+    }
+    // Stage 2 is ours and optional: absent (e.g. the published weights) means no refinement;
+    // present but broken is reported like a Stage 0 model (an error with strict).
+    const auto refine_file = options.model_dir / refine_contract().relative_path;
+    if (options.refine_passes > 0 && std::filesystem::exists(refine_file)) {
+      try {
+        refine = OnnxModel::load(refine_file, refine_contract(), options.use_gpu);
+      } catch (const ModelError& e) {
+        if (options.strict) throw;
+        missing.emplace_back("refine", e.what());
       }
     }
   }
@@ -186,10 +199,30 @@ struct Predictor::Impl {
       lm.tier = table[i].tier;
       result.landmarks.push_back(std::move(lm));
     }
+
+    // Stage 2: refine each landmark on a finer grid of the same (model) view.
+    if (refine) {
+      t = Clock::now();
+      std::array<cv::Point2d, kNumLandmarks> start;
+      for (int i = 0; i < kNumLandmarks; ++i)
+        start[i] = {peaks[i].x / hm * width, peaks[i].y / hm * height};
+      const auto refined = refine_landmarks(*refine, make_refine_grid(grey), start,
+                                            options.decoder, options.refine_passes);
+      for (int i = 0; i < kNumLandmarks; ++i) {
+        auto& lm = result.landmarks[i];
+        lm.refinement = LandmarkPrediction::Refinement{lm.x, lm.y, refined[i].peak, refined[i].moved};
+        const double x_view = refined[i].position.x;
+        lm.x = mirrored ? (width - 1) - x_view : x_view;
+        lm.y = refined[i].position.y;
+      }
+      result.refinement = "stage2";
+      result.timings_ms.emplace_back("stage2", ms_since(t));
+    }
     for (const auto& c : model_contracts())
       if (models[static_cast<size_t>(c.key)] &&
           (c.key == ModelKey::Stage1 || (stage0_ok && result.priors == "stage0")))
         result.models_loaded.emplace_back(c.name);
+    if (refine) result.models_loaded.emplace_back(refine_contract().name);
     result.timings_ms.emplace_back("total", ms_since(start));
     return result;
   }
@@ -237,6 +270,7 @@ std::vector<std::string> Predictor::loaded_models() const {
   std::vector<std::string> keys;
   for (const auto& c : model_contracts())
     if (impl_->models[static_cast<size_t>(c.key)]) keys.emplace_back(c.name);
+  if (impl_->refine) keys.emplace_back(refine_contract().name);
   return keys;
 }
 

@@ -1,0 +1,42 @@
+// Stage 2 (ours, beyond the reference): local refinement of Stage 1's landmarks.
+// Stage 1 sees the whole skull at 512² and is limited by that resolution; Stage 2 looks
+// again at a 128² patch around each estimate on a finer grid (constants.hpp, kRefine*).
+#pragma once
+
+#include <array>
+
+#include <opencv2/core.hpp>
+
+#include "cephtrace/landmarks.hpp"
+#include "cephtrace/onnx_model.hpp"
+#include "cephtrace/stage1.hpp"
+
+namespace cephtrace {
+
+// The grey image resampled for refinement, with the scale between the two pixel grids.
+struct RefineGrid {
+  cv::Mat grey;            // CV_8UC1, sqrt(cols·rows) ≈ kRefineGridExtent
+  double sx = 1, sy = 1;   // grid pixels per original pixel
+  cv::Point2d to_grid(cv::Point2d original) const;    // pixel-centre convention
+  cv::Point2d to_original(cv::Point2d grid) const;
+};
+RefineGrid make_refine_grid(const cv::Mat& grey);
+
+// The model input for one patch: a 128² CV_32F map cut at integer origin round(c) − 64
+// (zero outside the image), z-scored. Returns the origin through `origin`.
+cv::Mat make_refine_patch(const cv::Mat& grid_grey, cv::Point2d centre, cv::Point* origin);
+
+struct RefinedLandmark {
+  cv::Point2d position;  // original pixels (of the image given to refine_landmarks)
+  double peak = 0;       // Stage 2 heatmap peak of the last pass
+  bool moved = false;    // false: peak too low, the start position was kept
+};
+
+// Refines 25 start positions (original pixels of `grey`) with `passes` passes, each
+// re-centring the patches on the previous result. Positions whose last-pass peak is below
+// kRefineMinPeak keep their start position.
+std::array<RefinedLandmark, kNumLandmarks> refine_landmarks(
+    OnnxModel& model, const RefineGrid& grid, const std::array<cv::Point2d, kNumLandmarks>& start,
+    Decoder decoder, int passes);
+
+}  // namespace cephtrace

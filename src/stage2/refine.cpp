@@ -1,0 +1,91 @@
+// Stage 2 local refinement: patch extraction, model run and decoding (stage2.hpp).
+#include "cephtrace/stage2.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+#include <opencv2/imgproc.hpp>
+
+#include "cephtrace/constants.hpp"
+
+namespace cephtrace {
+namespace {
+namespace k = constants;
+}  // namespace
+
+cv::Point2d RefineGrid::to_grid(cv::Point2d p) const {
+  return {(p.x + 0.5) * sx - 0.5, (p.y + 0.5) * sy - 0.5};
+}
+
+cv::Point2d RefineGrid::to_original(cv::Point2d g) const {
+  return {(g.x + 0.5) / sx - 0.5, (g.y + 0.5) / sy - 0.5};
+}
+
+RefineGrid make_refine_grid(const cv::Mat& grey) {
+  if (grey.empty() || grey.type() != CV_8UC1)
+    throw std::invalid_argument("make_refine_grid: expected a non-empty CV_8UC1 image");
+  const double scale = k::kRefineGridExtent / std::sqrt(double(grey.cols) * grey.rows);
+  const cv::Size size(std::max(1, int(std::lround(grey.cols * scale))),
+                      std::max(1, int(std::lround(grey.rows * scale))));
+  RefineGrid grid;
+  // INTER_AREA averages when shrinking (no aliasing); it interpolates when enlarging.
+  cv::resize(grey, grid.grey, size, 0, 0, cv::INTER_AREA);
+  grid.sx = double(size.width) / grey.cols;
+  grid.sy = double(size.height) / grey.rows;
+  return grid;
+}
+
+cv::Mat make_refine_patch(const cv::Mat& grid_grey, cv::Point2d centre, cv::Point* origin) {
+  const int n = k::kRefinePatch;
+  const cv::Point o(int(std::lround(centre.x)) - n / 2, int(std::lround(centre.y)) - n / 2);
+  cv::Mat patch(n, n, CV_32F, cv::Scalar(0));
+  const cv::Rect inside = cv::Rect(o, cv::Size(n, n)) & cv::Rect(0, 0, grid_grey.cols, grid_grey.rows);
+  if (!inside.empty())
+    grid_grey(inside).convertTo(patch(inside - o), CV_32F, 1.0 / 255.0);
+  cv::Scalar mean, sd;
+  cv::meanStdDev(patch, mean, sd);
+  patch = (patch - mean[0]) / (sd[0] + k::kRefineZscoreEpsilon);
+  if (origin) *origin = o;
+  return patch;
+}
+
+std::array<RefinedLandmark, kNumLandmarks> refine_landmarks(
+    OnnxModel& model, const RefineGrid& grid, const std::array<cv::Point2d, kNumLandmarks>& start,
+    Decoder decoder, int passes) {
+  const int n = k::kRefinePatch, hm = k::kRefineHeatmap;
+  std::array<cv::Point2d, kNumLandmarks> current;
+  for (int i = 0; i < kNumLandmarks; ++i) current[i] = grid.to_grid(start[i]);
+  std::array<double, kNumLandmarks> peaks{};
+
+  const int sizes[] = {kNumLandmarks, 1, n, n};
+  cv::Mat blob(4, sizes, CV_32F);
+  for (int pass = 0; pass < std::max(1, passes); ++pass) {
+    std::array<cv::Point, kNumLandmarks> origins;
+    for (int i = 0; i < kNumLandmarks; ++i)
+      make_refine_patch(grid.grey, current[i], &origins[i])
+          .copyTo(cv::Mat(n, n, CV_32F, blob.ptr<float>(i, 0)));
+    cv::Mat out = model.forward(blob);
+    const std::vector<int> shape(out.size.p, out.size.p + out.dims);
+    if (out.type() != CV_32F || shape != std::vector<int>{kNumLandmarks, kNumLandmarks, hm, hm})
+      throw ModelError(model.file().string() + ": refinement output has shape " +
+                       shape_to_string(shape) + ", expected (25,25,64,64) float");
+    if (!out.isContinuous()) out = out.clone();
+    for (int i = 0; i < kNumLandmarks; ++i) {
+      // Patch i was cut for landmark i: only its own channel answers for it.
+      const HeatmapPeak p = decode_heatmap(cv::Mat(hm, hm, CV_32F, out.ptr<float>(i, i)), decoder);
+      current[i] = {origins[i].x + k::kRefineStride * p.x + 0.5,
+                    origins[i].y + k::kRefineStride * p.y + 0.5};
+      peaks[i] = p.peak;
+    }
+  }
+
+  std::array<RefinedLandmark, kNumLandmarks> result;
+  for (int i = 0; i < kNumLandmarks; ++i) {
+    result[i].peak = peaks[i];
+    result[i].moved = peaks[i] >= k::kRefineMinPeak;
+    result[i].position = result[i].moved ? grid.to_original(current[i]) : start[i];
+  }
+  return result;
+}
+
+}  // namespace cephtrace

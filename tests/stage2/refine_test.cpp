@@ -1,0 +1,194 @@
+// Stage 2 local refinement: grid mapping, patch extraction and decoding with a fixture
+// model whose heatmap is the (pooled, z-scored) patch itself, so a bright blob is found
+// where it really is.
+#include "cephtrace/stage2.hpp"
+
+#include <cmath>
+
+#include <gtest/gtest.h>
+#include <opencv2/imgproc.hpp>
+
+#include "cephtrace/constants.hpp"
+#include "cephtrace/model_contract.hpp"
+#include "cephtrace/predictor.hpp"
+#include "test_support.hpp"
+
+namespace cephtrace {
+namespace {
+
+namespace k = constants;
+
+// A dark image with one Gaussian blob per landmark on a 5×5 lattice (far enough apart that
+// a patch sees only its own blob). Returns the blob centres.
+cv::Mat blob_image(std::array<cv::Point2d, kNumLandmarks>* centres) {
+  cv::Mat f(2000, 2000, CV_32F, cv::Scalar(30));
+  for (int i = 0; i < kNumLandmarks; ++i) {
+    const cv::Point2d c(200.3 + 400 * (i % 5), 201.7 + 400 * (i / 5));
+    (*centres)[i] = c;
+    for (int y = int(c.y) - 40; y <= int(c.y) + 40; ++y)
+      for (int x = int(c.x) - 40; x <= int(c.x) + 40; ++x)
+        f.at<float>(y, x) += 200.0f * std::exp(-((x - c.x) * (x - c.x) + (y - c.y) * (y - c.y)) / (2 * 64.0));
+  }
+  cv::Mat grey;
+  f.convertTo(grey, CV_8U);
+  return grey;
+}
+
+OnnxModel fixture_refine_model(const std::string& variant = "models_refine") {
+  return OnnxModel::load(test::fixture_models_dir(variant) / refine_contract().relative_path,
+                         refine_contract());
+}
+
+TEST(RefineGrid, ResamplesToTheGridExtentAndMapsPixelCentres) {
+  const cv::Mat grey(2400, 1935, CV_8U, cv::Scalar(7));
+  const RefineGrid grid = make_refine_grid(grey);
+  EXPECT_NEAR(std::sqrt(double(grid.grey.cols) * grid.grey.rows), k::kRefineGridExtent, 1.0);
+  EXPECT_NEAR(grid.sx, double(grid.grey.cols) / 1935, 1e-12);
+  // Pixel edges map to pixel edges: -0.5 stays -0.5, W-0.5 goes to W'-0.5.
+  EXPECT_NEAR(grid.to_grid({-0.5, -0.5}).x, -0.5, 1e-12);
+  EXPECT_NEAR(grid.to_grid({1934.5, 2399.5}).x, grid.grey.cols - 0.5, 1e-9);
+  EXPECT_NEAR(grid.to_grid({1934.5, 2399.5}).y, grid.grey.rows - 0.5, 1e-9);
+  const cv::Point2d p(812.25, 1333.75);
+  const cv::Point2d back = grid.to_original(grid.to_grid(p));
+  EXPECT_NEAR(back.x, p.x, 1e-9);
+  EXPECT_NEAR(back.y, p.y, 1e-9);
+}
+
+TEST(RefineGrid, RejectsEmptyOrColourImages) {
+  EXPECT_THROW(make_refine_grid(cv::Mat()), std::invalid_argument);
+  EXPECT_THROW(make_refine_grid(cv::Mat(10, 10, CV_8UC3)), std::invalid_argument);
+}
+
+TEST(RefinePatch, CutsAtTheRoundedCentreZeroOutsideAndZscores) {
+  cv::Mat grey(300, 300, CV_8U);
+  for (int y = 0; y < grey.rows; ++y)
+    for (int x = 0; x < grey.cols; ++x) grey.at<uint8_t>(y, x) = uint8_t(50 + (x + y) / 4);
+  cv::Point origin;
+  const cv::Mat patch = make_refine_patch(grey, {20.6, 149.4}, &origin);
+  ASSERT_EQ(patch.size(), cv::Size(k::kRefinePatch, k::kRefinePatch));
+  EXPECT_EQ(origin, cv::Point(21 - 64, 149 - 64));
+  cv::Scalar mean, sd;
+  cv::meanStdDev(patch, mean, sd);
+  EXPECT_NEAR(mean[0], 0.0, 1e-4);
+  EXPECT_NEAR(sd[0], 1.0, 1e-2);
+  // Left of the image (patch x < 43) every pixel has the same (zero-before-z-score) value,
+  // darker than any image pixel; inside, values follow the image.
+  const float outside = patch.at<float>(10, 0);
+  EXPECT_FLOAT_EQ(patch.at<float>(100, 42), outside);
+  EXPECT_LT(outside, patch.at<float>(10, 43));
+  const double slope = patch.at<float>(70, 100) - patch.at<float>(70, 60);  // 40 px to the right
+  EXPECT_NEAR(slope, 2 * (patch.at<float>(90, 80) - patch.at<float>(70, 80)) , 0.05);
+  EXPECT_GT(slope, 0.0);
+}
+
+TEST(RefineLandmarks, MovesEachStartOntoItsBlob) {
+  std::array<cv::Point2d, kNumLandmarks> truth, start;
+  const cv::Mat grey = blob_image(&truth);
+  for (int i = 0; i < kNumLandmarks; ++i) start[i] = truth[i] + cv::Point2d(15, -11);
+  OnnxModel model = fixture_refine_model();
+  for (int passes : {1, 2}) {
+    const auto refined = refine_landmarks(model, make_refine_grid(grey), start, Decoder::Reference, passes);
+    for (int i = 0; i < kNumLandmarks; ++i) {
+      EXPECT_TRUE(refined[i].moved) << i;
+      EXPECT_GT(refined[i].peak, k::kRefineMinPeak) << i;
+      // From 18.6 px away to within ~1 grid pixel (2 px here).
+      EXPECT_LT(cv::norm(refined[i].position - truth[i]), 2.0) << "landmark " << i << " passes " << passes;
+    }
+  }
+}
+
+TEST(RefineLandmarks, KeepsTheStartWhereThePatchHasNoSignal) {
+  const cv::Mat flat(1500, 1500, CV_8U, cv::Scalar(90));
+  std::array<cv::Point2d, kNumLandmarks> start;
+  for (int i = 0; i < kNumLandmarks; ++i) start[i] = {300.0 + 40 * i, 700.5};
+  OnnxModel model = fixture_refine_model();
+  const auto refined = refine_landmarks(model, make_refine_grid(flat), start, Decoder::Dark, 2);
+  for (int i = 0; i < kNumLandmarks; ++i) {
+    EXPECT_FALSE(refined[i].moved) << i;
+    EXPECT_EQ(refined[i].position, start[i]) << i;
+  }
+}
+
+TEST(RefineModel, WrongOutputShapeIsRefusedNamingTheFile) {
+  try {
+    fixture_refine_model("models_bad_refine");
+    FAIL() << "expected ModelError";
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("refine.onnx"), std::string::npos) << e.what();
+  }
+}
+
+// The Predictor runs Stage 2 when the model folder has it.
+PredictorOptions options_for(const std::string& variant) {
+  PredictorOptions o;
+  o.model_dir = test::fixture_models_dir(variant);
+  o.threads = 1;
+  return o;
+}
+
+TEST(PredictorStage2, RunsWhenPresentAndRecordsStage1Positions) {
+  Predictor predictor(options_for("models_refine"));
+  const auto loaded = predictor.loaded_models();
+  EXPECT_NE(std::find(loaded.begin(), loaded.end(), "refine"), loaded.end());
+  const cv::Mat image = test::synthetic_cephalogram({600, 700});
+  const auto r = predictor.predict(image);
+  EXPECT_EQ(r.refinement, "stage2");
+  for (const auto& l : r.landmarks) {
+    ASSERT_TRUE(l.refinement) << l.name;
+    if (!l.refinement->applied) {
+      EXPECT_EQ(l.x, l.refinement->stage1_x) << l.name;
+      EXPECT_EQ(l.y, l.refinement->stage1_y) << l.name;
+    }
+  }
+  const auto json = to_json(r);
+  EXPECT_EQ(json["refinement"], "stage2");
+  EXPECT_TRUE(json["landmarks"][0].contains("refinement"));
+
+  // Passes = 0 gives Stage 1's positions, which are the refinement's starting points.
+  auto off = options_for("models_refine");
+  off.refine_passes = 0;
+  const auto r0 = Predictor(off).predict(image);
+  EXPECT_EQ(r0.refinement, "none");
+  for (int i = 0; i < kNumLandmarks; ++i) {
+    EXPECT_FALSE(r0.landmarks[i].refinement);
+    EXPECT_NEAR(r0.landmarks[i].x, r.landmarks[i].refinement->stage1_x, 1e-9);
+    EXPECT_NEAR(r0.landmarks[i].y, r.landmarks[i].refinement->stage1_y, 1e-9);
+  }
+}
+
+TEST(PredictorStage2, AbsentModelMeansNoRefinement) {
+  const auto r = Predictor(options_for("models")).predict(test::synthetic_cephalogram({500, 600}));
+  EXPECT_EQ(r.refinement, "none");
+  EXPECT_FALSE(r.landmarks[0].refinement);
+}
+
+TEST(PredictorStage2, BrokenModelIsReportedOrWithStrictRefused) {
+  Predictor lenient(options_for("models_bad_refine"));
+  bool reported = false;
+  for (const auto& [key, why] : lenient.missing_models())
+    if (key == "refine") reported = why.find("refine.onnx") != std::string::npos;
+  EXPECT_TRUE(reported);
+  EXPECT_EQ(lenient.predict(test::synthetic_cephalogram({500, 600})).refinement, "none");
+  auto strict = options_for("models_bad_refine");
+  strict.strict = true;
+  EXPECT_THROW(Predictor{strict}, ModelError);
+}
+
+TEST(PredictorStage2, MirroredInputGivesMirroredRefinedCoordinates) {
+  auto left = options_for("models_refine");
+  left.orientation = Orientation::FacingLeft;
+  auto right = options_for("models_refine");
+  right.orientation = Orientation::FacingRight;
+  const cv::Mat image = test::synthetic_cephalogram({500, 620}, true);
+  cv::Mat mirrored;
+  cv::flip(image, mirrored, 1);
+  const auto a = Predictor(left).predict(image);
+  const auto b = Predictor(right).predict(mirrored);
+  for (int i = 0; i < kNumLandmarks; ++i) {
+    EXPECT_NEAR(b.landmarks[i].x, (image.cols - 1) - a.landmarks[i].x, 1e-6) << i;
+    EXPECT_NEAR(b.landmarks[i].y, a.landmarks[i].y, 1e-6) << i;
+  }
+}
+
+}  // namespace
+}  // namespace cephtrace

@@ -1,0 +1,299 @@
+"""Stage 2 (ours, beyond the reference): local refinement of each Stage 1 landmark.
+
+Stage 1 sees the whole skull at 512² (about 0.4 mm per input pixel on ISBI) and is limited
+by that resolution.  Stage 2 looks again at a 128² patch around each Stage 1 estimate, cut
+from the image resampled so that sqrt(W·H) = 1024 px (0.21 mm/px on ISBI), and predicts
+the landmark's heatmap on a 64² grid (stride 2) that the engine decodes with DARK.
+
+Contract (models/stage2/refine.onnx): input (25,1,128,128) float — patch k is centred on
+landmark k's estimate, z-scored per patch — output (25,25,64,64); the engine reads channel k
+of patch k.  The patch grid is exact integer pixels of the resampled image: patch pixel
+(0,0) = resampled pixel (round(cx)-64, round(cy)-64), zero outside the image (before the
+z-score).  Heatmap cell u covers patch pixels 2u, 2u+1: patch x = 2u + 0.5.
+All constants are mirrored in include/cephtrace/constants.hpp.
+"""
+import math
+import os
+import random
+import time
+
+import cv2
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from . import common as C
+from .export import export_onnx, verify_cv2
+from .stage1 import Basic, cbr, intensity_aug
+
+GRID_EXTENT = 1024.0   # resampled so that sqrt(W*H) = GRID_EXTENT
+PATCH = 128
+STRIDE = 2
+HM = PATCH // STRIDE
+SIGMA = 2.0            # target σ in heatmap cells (0.84 mm on ISBI)
+NLM = 25
+
+
+def grid_scale(W, H):
+    return GRID_EXTENT / math.sqrt(W * H)
+
+
+def resample(grey):
+    H, W = grey.shape
+    s = grid_scale(W, H)
+    size = (max(1, int(round(W * s))), max(1, int(round(H * s))))
+    return cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+
+
+def to_grid(xy, W, H, gw, gh):
+    """Original pixel coords -> resampled grid coords (pixel-centre convention)."""
+    return np.stack([(xy[..., 0] + 0.5) * gw / W - 0.5, (xy[..., 1] + 0.5) * gh / H - 0.5], -1)
+
+
+def zscore(p):
+    p = p.astype(np.float32)
+    return (p - p.mean()) / (p.std() + 1e-3)
+
+
+def crop_integer(img, cx, cy):
+    """Exact crop used by the engine: integer centre, zeros outside."""
+    x0, y0 = int(round(cx)) - PATCH // 2, int(round(cy)) - PATCH // 2
+    out = np.zeros((PATCH, PATCH), img.dtype)
+    H, W = img.shape
+    ax0, ay0 = max(0, x0), max(0, y0)
+    ax1, ay1 = min(W, x0 + PATCH), min(H, y0 + PATCH)
+    if ax1 > ax0 and ay1 > ay0:
+        out[ay0 - y0:ay1 - y0, ax0 - x0:ax1 - x0] = img[ay0:ay1, ax0:ax1]
+    return out, x0, y0
+
+
+# ------------------------------------------------------------------ network
+class RefineNet(nn.Module):
+    """Small U-Net: 128 -> 8 for context (a 64-px receptive field ring), back up to 64."""
+
+    def __init__(self, w=(16, 32, 64, 96, 96), nout=NLM):
+        super().__init__()
+        self.e0 = nn.Sequential(cbr(1, w[0]), cbr(w[0], w[0]))                 # 128
+        self.e1 = nn.Sequential(cbr(w[0], w[1], 3, 2), Basic(w[1]))            # 64
+        self.e2 = nn.Sequential(cbr(w[1], w[2], 3, 2), Basic(w[2]))            # 32
+        self.e3 = nn.Sequential(cbr(w[2], w[3], 3, 2), Basic(w[3]))            # 16
+        self.e4 = nn.Sequential(cbr(w[3], w[4], 3, 2), Basic(w[4]), Basic(w[4]))  # 8
+        self.d3 = cbr(w[4] + w[3], w[3])
+        self.d2 = cbr(w[3] + w[2], w[2])
+        self.d1 = nn.Sequential(cbr(w[2] + w[1], w[1]), cbr(w[1], w[1]))
+        self.out = nn.Conv2d(w[1], nout, 1)
+
+    @staticmethod
+    def up(x):
+        return F.interpolate(x, scale_factor=2, mode="nearest")
+
+    def forward(self, x):
+        f1 = self.e1(self.e0(x))
+        f2 = self.e2(f1)
+        f3 = self.e3(f2)
+        f4 = self.e4(f3)
+        y = self.d3(torch.cat([self.up(f4), f3], 1))
+        y = self.d2(torch.cat([self.up(y), f2], 1))
+        y = self.d1(torch.cat([self.up(y), f1], 1))
+        return self.out(y)
+
+
+# ------------------------------------------------------------------ data
+class Case:
+    pass
+
+
+def load_cases(ids, verbose=True):
+    t = time.time()
+    cases = []
+    for i in ids:
+        c = Case()
+        c.id = i
+        g = C.load_grey_mirrored(i)
+        pts, _ = C.load_landmarks(i, grey=g)
+        H, W = g.shape
+        c.img = resample(g)
+        gh, gw = c.img.shape
+        c.W, c.H = W, H
+        c.pts = pts
+        c.gpts = to_grid(pts, W, H, gw, gh)   # NaN stays NaN
+        cases.append(c)
+    if verbose:
+        print("[refine] loaded %d cases in %.1fs" % (len(cases), time.time() - t), flush=True)
+    return cases
+
+
+def render_target(xy_hm, present):
+    g = np.arange(HM, dtype=np.float32)
+    t = np.zeros((NLM, HM, HM), np.float32)
+    s2 = 2 * SIGMA ** 2
+    for k in range(NLM):
+        if present[k]:
+            cx, cy = xy_hm[k]
+            if -3 * SIGMA < cx < HM + 3 * SIGMA and -3 * SIGMA < cy < HM + 3 * SIGMA:
+                t[k] = np.exp(-((g - cy) ** 2) / s2)[:, None] * np.exp(-((g - cx) ** 2) / s2)[None, :]
+    return t
+
+
+def sample_offset(rng):
+    """Offset of the patch centre from the truth (grid px), like Stage 1's errors with a tail."""
+    sd = 8.0 if rng.random() < 0.6 else 20.0
+    return np.clip(rng.normal(0, sd, 2), -52, 52)
+
+
+def make_train_patch(c, k, rng):
+    gt = c.gpts[k]
+    centre = gt + sample_offset(rng)
+    s = rng.uniform(0.85, 1.18); ang = rng.uniform(-8, 8)
+    # image -> patch (patch = M·img): rotate/scale about the centre, which lands on PATCH/2
+    M = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), ang, s)
+    M[:, 2] += PATCH // 2 - centre
+    bv = float(rng.uniform(0, 40))
+    p = cv2.warpAffine(c.img, M, (PATCH, PATCH), flags=cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_CONSTANT, borderValue=bv)
+    pts = c.gpts @ M[:, :2].T + M[:, 2]
+    x = intensity_aug(p[..., None].repeat(3, 2), rng)[..., 0]
+    if rng.random() < 0.2:  # a coarser detector / different machine
+        f = rng.uniform(0.4, 0.8)
+        small = cv2.resize(x, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+        x = cv2.resize(small, (PATCH, PATCH), interpolation=cv2.INTER_LINEAR)
+    present = ~np.isnan(pts[:, 0])
+    hm = (np.nan_to_num(pts) + 0.5) / STRIDE - 0.5
+    return zscore(x)[None], render_target(hm, present), present.astype(np.float32)
+
+
+def engine_patch(img, centre):
+    """Exactly what the C++ engine feeds the model, plus the patch origin."""
+    p, x0, y0 = crop_integer(img, centre[0], centre[1])
+    return zscore(p.astype(np.float32) / 255.0)[None], x0, y0
+
+
+def hm_loss(pred, tgt, mask):
+    w = 1.0 + 9.0 * (tgt > 0.01).float()
+    l = (w * (pred - tgt) ** 2).mean(dim=(2, 3))
+    return (l * mask).sum() / mask.sum().clamp(min=1) * 100.0
+
+
+def decode(h):
+    """argmax + DARK-lite step (as the engine's reference decoder), heatmap coords."""
+    k = int(np.argmax(h)); py, px = divmod(k, h.shape[1])
+    px = min(max(px, 1), h.shape[1] - 2); py = min(max(py, 1), h.shape[0] - 2)
+    L = np.log(np.maximum(h, 1e-10))
+    dx = (L[py, px + 1] - L[py, px - 1]) / 2; dxx = L[py, px + 1] - 2 * L[py, px] + L[py, px - 1]
+    dy = (L[py + 1, px] - L[py - 1, px]) / 2; dyy = L[py + 1, px] - 2 * L[py, px] + L[py - 1, px]
+    ox = np.clip(-dx / (dxx - 1e-10), -0.5, 0.5) if dxx < 0 else 0.0
+    oy = np.clip(-dy / (dyy - 1e-10), -0.5, 0.5) if dyy < 0 else 0.0
+    return px + ox, py + oy, float(h.max())
+
+
+def refine_points(model, c, start_grid):
+    """start_grid (25,2) grid coords -> refined grid coords (one pass, engine-exact crops)."""
+    xs, origins = [], []
+    for k in range(NLM):
+        p, x0, y0 = engine_patch(c.img, start_grid[k])
+        xs.append(p); origins.append((x0, y0))
+    with torch.no_grad():
+        out = model(torch.from_numpy(np.stack(xs))).numpy()
+    res = np.zeros((NLM, 2))
+    for k in range(NLM):
+        u, v, _ = decode(out[k, k])
+        res[k] = (origins[k][0] + STRIDE * u + 0.5, origins[k][1] + STRIDE * v + 0.5)
+    return res
+
+
+def evaluate(model, cases, seed=7, sd_mm=2.0):
+    """Val MRE (mm, original px × 0.1) after refining from the truth + N(0, sd_mm) per axis."""
+    model.eval()
+    rng = np.random.default_rng(seed)
+    before, after = [], []
+    for c in cases:
+        gw, gh = c.img.shape[1], c.img.shape[0]
+        scale = gw / c.W  # grid px per original px
+        start = np.nan_to_num(c.gpts) + rng.normal(0, sd_mm / C.MM_PER_PX * scale, (NLM, 2))
+        ref = refine_points(model, c, start)
+        for k in range(NLM):
+            if not np.isnan(c.gpts[k, 0]):
+                before.append(np.hypot(*(start[k] - c.gpts[k])) / scale * C.MM_PER_PX)
+                after.append(np.hypot(*(ref[k] - c.gpts[k])) / scale * C.MM_PER_PX)
+    model.train()
+    return float(np.mean(after)), float(np.mean(before))
+
+
+# ------------------------------------------------------------------ train
+def train(runs, out_models, minutes=60.0, bs=24, lr=2e-3, resume=True, smoke=False, seed=0,
+          export_every_min=15.0):
+    torch.manual_seed(seed); np.random.seed(seed); random.seed(seed)
+    os.makedirs(runs, exist_ok=True)
+    ck_last = os.path.join(runs, "refine_last.pt")
+    ck_best = os.path.join(runs, "refine_best.pt")
+    model = RefineNet()
+    print("[refine] params %.3fM" % (sum(p.numel() for p in model.parameters()) / 1e6), flush=True)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    st = {"elapsed": 0.0, "step": 0, "best": 1e9, "last_export": 0.0, "last_eval": 0.0}
+    if resume and os.path.exists(ck_last) and not smoke:
+        ck = torch.load(ck_last)
+        model.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"]); st.update(ck["state"])
+        print("[refine] resumed at step %d, %.1f min, best %.3f mm" % (st["step"], st["elapsed"] / 60, st["best"]), flush=True)
+    tr = load_cases([1, 2] if smoke else C.TRAIN_IDS)
+    va = load_cases([141] if smoke else C.VAL_IDS)
+    rng = np.random.default_rng(seed + st["step"])
+    budget = minutes * 60.0
+    eval_every = 0.0 if smoke else 240.0
+    t_mark = time.time(); tl, nb = 0.0, 0
+    model.train()
+    while True:
+        frac = min(1.0, st["elapsed"] / budget)
+        cur = lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac)))
+        if st["step"] < 100:
+            cur *= (st["step"] + 1) / 100
+        for g in opt.param_groups:
+            g["lr"] = cur
+        batch = []
+        while len(batch) < bs:
+            c = tr[rng.integers(len(tr))]
+            present = np.flatnonzero(~np.isnan(c.gpts[:, 0]))
+            batch.append(make_train_patch(c, int(rng.choice(present)), rng))
+        x = torch.from_numpy(np.stack([b[0] for b in batch]).astype(np.float32))
+        y = torch.from_numpy(np.stack([b[1] for b in batch]))
+        m = torch.from_numpy(np.stack([b[2] for b in batch]))
+        loss = hm_loss(model(x), y, m)
+        opt.zero_grad(); loss.backward(); opt.step()
+        tl += float(loss); nb += 1; st["step"] += 1
+        now = time.time(); st["elapsed"] += now - t_mark; t_mark = now
+        done = st["elapsed"] >= budget or (smoke and st["step"] >= 3)
+        if done or st["elapsed"] - st["last_eval"] >= eval_every:
+            st["last_eval"] = st["elapsed"]
+            mre, mre0 = evaluate(model, va)
+            print(time.strftime("%H:%M:%S ") + "[refine] step %d loss %.4f lr %.2e elapsed %.1f/%.0f min | val MRE %.3f mm (from %.3f) best %.3f" %
+                  (st["step"], tl / max(nb, 1), cur, st["elapsed"] / 60, minutes, mre, mre0, min(mre, st["best"])), flush=True)
+            tl, nb = 0.0, 0
+            if mre < st["best"] or smoke:
+                st["best"] = mre
+                torch.save({"model": model.state_dict(), "val_mre": mre, "step": st["step"]}, ck_best)
+            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": st}, ck_last)
+            if done or st["elapsed"] - st["last_export"] >= export_every_min * 60:
+                st["last_export"] = st["elapsed"]
+                try:
+                    export_best(runs, out_models, va[0])
+                except Exception as e:  # never kill training because of an export problem
+                    print("[refine] export failed: %r" % (e,), flush=True)
+            t_mark = time.time()
+        if done:
+            break
+    return st
+
+
+def export_best(runs, out_models, case=None):
+    ck = torch.load(os.path.join(runs, "refine_best.pt"))
+    model = RefineNet()
+    model.load_state_dict(ck["model"]); model.eval()
+    if case is None:
+        case = load_cases([141], verbose=False)[0]
+    xs = [engine_patch(case.img, np.nan_to_num(case.gpts[k]))[0] for k in range(NLM)]
+    ex = torch.from_numpy(np.stack(xs).astype(np.float32))
+    path = os.path.join(out_models, "stage2", "refine.onnx")
+    export_onnx(model, ex, path)
+    verify_cv2(model, ex, path)
+    print("[refine] exported best (step %s, val MRE %.3f mm) -> %s" % (ck["step"], ck["val_mre"], path), flush=True)
+    return path
