@@ -17,10 +17,26 @@ protocol() {  # name, extra args...
   "$bin" evaluate --protocol isbi2015 --data-dir "$data" --model-dir models "$@" \
     > "$out/isbi2015_$name.md"
 }
-protocol stage0_priors
+tmp=/tmp/cephtrace-measure
+mkdir -p "$tmp"
+protocol stage0_priors --save-predictions "$tmp/stage0_priors.json"
+protocol stage1_only_no_refinement --refine-passes 0
+protocol one_refinement_pass --refine-passes 1
 protocol stage0_priors_dark_decoder --decoder dark
 protocol zero_priors --priors zero
 protocol ground_truth_priors --priors ground-truth
+
+echo "== derived Pm (annotated nowhere: derived from the senior LL/Pog_soft and the profile)" >&2
+/usr/bin/python3 -m training.write_derived_pm --ids 151-400 --out "$tmp/pm_gt" >&2
+{
+  for set in "Test1 151-300" "Test2 301-400"; do
+    echo "### ${set% *} (${set#* }), derived Pm"
+    echo
+    "$bin" evaluate --gt-dir "$tmp/pm_gt" --predictions "$tmp/stage0_priors.json" \
+      --ids "${set#* }" --pixel-spacing 0.1 --bootstrap 0 | sed -n '/^| set\|^| landmark\|^|---\|^| Pm\|^| all/p'
+    echo
+  done
+} > "$out/derived_pm.md"
 
 echo "== robustness" >&2
 /usr/bin/python3 tools/robustness_check.py --cephtrace "$bin" --models models --data "$data" \

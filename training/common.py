@@ -163,7 +163,9 @@ def derive_pm_point(grey, pts):
         return None
     from scipy.ndimage import median_filter, gaussian_filter1d
     ys = np.arange(y0, y0 + len(xs))[ok]
-    xv = gaussian_filter1d(median_filter(xs[ok], 9, mode="nearest"), 4, mode="nearest")
+    # A 31-row (3 mm) median: runs of a few rows where the edge search jumps to an inner
+    # edge (lip/teeth) are common just below LL; a 9-row median kept them and put Pm there.
+    xv = gaussian_filter1d(median_filter(xs[ok], 31, mode="nearest"), 4, mode="nearest")
     # deepest point of the concavity: farthest behind (larger x) the LL-Pog_soft chord
     d = ps - ll
     nrm = np.array([d[1], -d[0]]) / (np.hypot(*d) + 1e-9)
