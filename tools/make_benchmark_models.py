@@ -62,6 +62,9 @@ PUBLISHED_MB = {"segmenter": 25.55, "derive": 0.43, "stage1": 123.93}
 # The reference layout, shared with the fixture generator.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_fixture_models import LAYOUT  # noqa: E402
+# HRNet's module (branches of basic blocks + exchange fusion) is the one our Stage 1 trains with.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from training.stage1 import HRModule  # noqa: E402
 
 
 # ------------------------------------------------------------------ HRNet-W32
@@ -70,23 +73,6 @@ def conv_bn(i, o, k=3, s=1, relu=True):
     if relu:
         layers.append(nn.ReLU(inplace=True))
     return nn.Sequential(*layers)
-
-
-class BasicBlock(nn.Module):
-    expansion = 1
-
-    def __init__(self, inplanes, planes, stride=1, downsample=None):
-        super().__init__()
-        self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.downsample = downsample
-
-    def forward(self, x):
-        y = F.relu(self.bn1(self.conv1(x)))
-        y = self.bn2(self.conv2(y))
-        return F.relu(y + (x if self.downsample is None else self.downsample(x)))
 
 
 class Bottleneck(nn.Module):
@@ -109,46 +95,6 @@ class Bottleneck(nn.Module):
         return F.relu(y + (x if self.downsample is None else self.downsample(x)))
 
 
-class HighResolutionModule(nn.Module):
-    """Parallel branches of basic blocks + the HRNet exchange (fuse) layers."""
-
-    def __init__(self, widths, num_blocks=4, multi_scale_output=True):
-        super().__init__()
-        self.n = len(widths)
-        self.branches = nn.ModuleList(
-            [nn.Sequential(*[BasicBlock(w, w) for _ in range(num_blocks)]) for w in widths])
-        self.n_out = self.n if multi_scale_output else 1
-        self.fuse = nn.ModuleList()
-        for i in range(self.n_out):
-            row = nn.ModuleList()
-            for j in range(self.n):
-                if j == i:
-                    row.append(nn.Identity())
-                elif j > i:  # lower resolution: 1x1 conv + nearest upsample
-                    row.append(nn.Sequential(nn.Conv2d(widths[j], widths[i], 1, bias=False),
-                                             nn.BatchNorm2d(widths[i]),
-                                             nn.Upsample(scale_factor=2 ** (j - i), mode="nearest")))
-                else:  # higher resolution: chain of 3x3 stride-2 convs
-                    ops = []
-                    for k in range(i - j):
-                        last = k == i - j - 1
-                        o = widths[i] if last else widths[j]
-                        ops.append(conv_bn(widths[j], o, 3, 2, relu=not last))
-                    row.append(nn.Sequential(*ops))
-            self.fuse.append(row)
-
-    def forward(self, xs):
-        xs = [b(x) for b, x in zip(self.branches, xs)]
-        out = []
-        for i in range(self.n_out):
-            y = xs[i]
-            for j in range(self.n):
-                if j != i:
-                    y = y + self.fuse[i][j](xs[j])
-            out.append(F.relu(y))
-        return out
-
-
 class HRNetW32(nn.Module):
     """HRNet-W32 (1,28,512,512) -> (1,25,256,256) with a transposed-conv head."""
 
@@ -164,12 +110,12 @@ class HRNetW32(nn.Module):
         self.layer1 = nn.Sequential(Bottleneck(64, 64, downsample=down),
                                     *[Bottleneck(256, 64) for _ in range(3)])
         self.transition1 = nn.ModuleList([conv_bn(256, W[0]), conv_bn(256, W[1], 3, 2)])
-        self.stage2 = nn.ModuleList([HighResolutionModule(W[:2]) for _ in range(self.MODULES[0])])
+        self.stage2 = nn.ModuleList([HRModule(W[:2], nblocks=4) for _ in range(self.MODULES[0])])
         self.transition2 = conv_bn(W[1], W[2], 3, 2)
-        self.stage3 = nn.ModuleList([HighResolutionModule(W[:3]) for _ in range(self.MODULES[1])])
+        self.stage3 = nn.ModuleList([HRModule(W[:3], nblocks=4) for _ in range(self.MODULES[1])])
         self.transition3 = conv_bn(W[2], W[3], 3, 2)
         last = self.MODULES[2] - 1  # "branch": the last module keeps only the 128 px output
-        self.stage4 = nn.ModuleList([HighResolutionModule(W[:4], multi_scale_output=(
+        self.stage4 = nn.ModuleList([HRModule(W[:4], nblocks=4, multi_scale_output=(
             head == "concat" or k < last)) for k in range(self.MODULES[2])])
         head_in = sum(W) if head == "concat" else W[0]
         self.deconv = nn.Sequential(nn.ConvTranspose2d(head_in, head_ch, 4, 2, 1, bias=False),

@@ -34,14 +34,17 @@ class Basic(nn.Module):
 
 
 class HRModule(nn.Module):
-    """Parallel branches (2 basic blocks each) + full exchange fusion."""
+    """HRNet module: parallel branches of basic blocks + full exchange fusion. With
+    multi_scale_output=False only the highest-resolution output is fused (HRNet's last
+    module in its "branch" head; tools/make_benchmark_models.py uses it)."""
 
-    def __init__(self, widths, nblocks=2):
+    def __init__(self, widths, nblocks=2, multi_scale_output=True):
         super().__init__()
         self.n = len(widths)
+        self.n_out = self.n if multi_scale_output else 1
         self.branches = nn.ModuleList([nn.Sequential(*[Basic(w) for _ in range(nblocks)]) for w in widths])
         self.fuse = nn.ModuleList()
-        for i in range(self.n):
+        for i in range(self.n_out):
             row = nn.ModuleList()
             for j in range(self.n):
                 if j == i:
@@ -64,7 +67,7 @@ class HRModule(nn.Module):
     def forward(self, xs):
         xs = [b(x) for b, x in zip(self.branches, xs)]
         out = []
-        for i in range(self.n):
+        for i in range(self.n_out):
             y = xs[i]
             for j in range(self.n):
                 if j != i:
