@@ -71,6 +71,14 @@ def main(argv=None):
         mk = torch.load(p)
         lines.append("0E MLP with clean GT anchors: MRE %.2f mm (" % mk["val_mre"] +
                      ", ".join("%s %.1f" % kv for kv in mk["per"].items()) + ").")
+    p = os.path.join(a.runs, "refine_best.pt")
+    if os.path.exists(p):
+        from . import refine as R
+        rk = torch.load(p)
+        net = R.RefineNet(); net.load_state_dict(rk["model"])
+        after, before = R.evaluate(net, R.load_cases(C.VAL_IDS, verbose=False))
+        lines.append("Stage 2 refinement (best step %d), one pass from truth + N(0, 2 mm) per axis, all "
+                     "landmarks the images have: MRE %.2f mm → %.2f mm." % (rk["step"], before, after))
     lines.append("")
     lines.append("Reproduce: `/usr/bin/python3 -m training.write_results --models models --runs /root/cephtrace-runs`, "
                  "`/usr/bin/python3 -m training.pipeline_eval --models models --ids 141-150`.")
