@@ -3,10 +3,17 @@ one <stem>.json per image, flagged "_derived", so that `cephtrace evaluate --gt-
 the engine's Pm (Pm is annotated nowhere; see common.derive_pm_point).
 
   /usr/bin/python3 -m training.write_derived_pm --ids 151-400 --out /tmp/cephtrace-pm-gt
+  /usr/bin/python3 -m training.write_derived_pm --ids 1,17,50,136 --out /tmp/pm --overlays docs/training
+
+--overlays DIR also writes pm_<id>.png crops (left-facing view: LL and Pog_soft in blue, the
+derived Pm in green) for checking the rule by eye.
 """
 import argparse
 import json
 import os
+
+import cv2
+import numpy as np
 
 from . import common as C
 
@@ -19,10 +26,24 @@ def parse_ids(text):
     return out
 
 
+def write_overlay(outdir, i, grey, pts, half=250):
+    os.makedirs(outdir, exist_ok=True)
+    ll, ps, pm = pts[C.IDX["LL"]], pts[C.IDX["Pog_soft"]], pts[C.IDX["Pm"]]
+    cx, cy = int((ll[0] + ps[0]) / 2) + 60, int((ll[1] + ps[1]) / 2)
+    pad = cv2.copyMakeBorder(grey, half, half, half, half, cv2.BORDER_CONSTANT, value=0)
+    crop = cv2.cvtColor(pad[cy:cy + 2 * half, cx:cx + 2 * half], cv2.COLOR_GRAY2BGR)
+    for p, colour in ((ll, (255, 0, 0)), (ps, (255, 0, 0)), (pm, (0, 255, 0))):
+        cv2.circle(crop, (int(round(p[0])) - cx + half, int(round(p[1])) - cy + half), 6, colour, -1)
+    cv2.putText(crop, "%03d  LL, Pog_soft: blue  Pm (derived): green" % i, (8, 24),
+                cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 255, 255), 1, cv2.LINE_AA)
+    cv2.imwrite(os.path.join(outdir, "pm_%03d.png" % i), crop)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--ids", default="151-400")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--overlays", default=None, help="also write pm_<id>.png crops here")
     a = ap.parse_args(argv)
     os.makedirs(a.out, exist_ok=True)
     written = 0
@@ -40,6 +61,8 @@ def main(argv=None):
         with open(os.path.join(a.out, "%03d.json" % i), "w") as f:
             json.dump(gt, f)
         written += 1
+        if a.overlays:
+            write_overlay(a.overlays, i, grey, pts)
     print("[write_derived_pm] %d of %d images -> %s" % (written, len(parse_ids(a.ids)), a.out))
 
 
