@@ -23,13 +23,14 @@ struct RefineGrid {
 RefineGrid make_refine_grid(const cv::Mat& grey);
 
 // The model input for one patch: a 128² CV_32F map cut at integer origin round(c) − 64
-// (zero outside the image), z-scored. Returns the origin through `origin`.
-cv::Mat make_refine_patch(const cv::Mat& grid_grey, cv::Point2d centre, cv::Point* origin);
+// (zero outside the image), z-scored, written into `out` (allocated when it is not already
+// 128² CV_32F, e.g. a plane of the model's input blob). Returns the origin.
+cv::Point make_refine_patch(const cv::Mat& grid_grey, cv::Point2d centre, cv::Mat& out);
 
 struct RefinedLandmark {
   cv::Point2d position;  // original pixels (of the image given to refine_landmarks)
   double peak = 0;       // Stage 2 heatmap peak of the last pass
-  bool moved = false;    // false: peak too low, the start position was kept
+  bool applied = false;  // false: peak too low, the start position was kept
 };
 
 // Refines 25 start positions (original pixels of `grey`) with `passes` passes, each

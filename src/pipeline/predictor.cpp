@@ -210,7 +210,7 @@ struct Predictor::Impl {
                                             options.decoder, options.refine_passes);
       for (int i = 0; i < kNumLandmarks; ++i) {
         auto& lm = result.landmarks[i];
-        lm.refinement = LandmarkPrediction::Refinement{lm.x, lm.y, refined[i].peak, refined[i].moved};
+        lm.refinement = LandmarkPrediction::Refinement{lm.x, lm.y, refined[i].peak, refined[i].applied};
         const double x_view = refined[i].position.x;
         lm.x = mirrored ? (width - 1) - x_view : x_view;
         lm.y = refined[i].position.y;

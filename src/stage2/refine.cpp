@@ -35,18 +35,21 @@ RefineGrid make_refine_grid(const cv::Mat& grey) {
   return grid;
 }
 
-cv::Mat make_refine_patch(const cv::Mat& grid_grey, cv::Point2d centre, cv::Point* origin) {
+cv::Point make_refine_patch(const cv::Mat& grid_grey, cv::Point2d centre, cv::Mat& out) {
   const int n = k::kRefinePatch;
   const cv::Point o(int(std::lround(centre.x)) - n / 2, int(std::lround(centre.y)) - n / 2);
-  cv::Mat patch(n, n, CV_32F, cv::Scalar(0));
+  out.create(n, n, CV_32F);
+  out.setTo(0);
   const cv::Rect inside = cv::Rect(o, cv::Size(n, n)) & cv::Rect(0, 0, grid_grey.cols, grid_grey.rows);
-  if (!inside.empty())
-    grid_grey(inside).convertTo(patch(inside - o), CV_32F, 1.0 / 255.0);
+  if (!inside.empty()) {
+    cv::Mat dst = out(inside - o);
+    grid_grey(inside).convertTo(dst, CV_32F, 1.0 / 255.0);
+  }
   cv::Scalar mean, sd;
-  cv::meanStdDev(patch, mean, sd);
-  patch = (patch - mean[0]) / (sd[0] + k::kRefineZscoreEpsilon);
-  if (origin) *origin = o;
-  return patch;
+  cv::meanStdDev(out, mean, sd);
+  out.convertTo(out, CV_32F, 1.0 / (sd[0] + k::kRefineZscoreEpsilon),
+                -mean[0] / (sd[0] + k::kRefineZscoreEpsilon));
+  return o;
 }
 
 std::array<RefinedLandmark, kNumLandmarks> refine_landmarks(
@@ -61,9 +64,10 @@ std::array<RefinedLandmark, kNumLandmarks> refine_landmarks(
   cv::Mat blob(4, sizes, CV_32F);
   for (int pass = 0; pass < std::max(1, passes); ++pass) {
     std::array<cv::Point, kNumLandmarks> origins;
-    for (int i = 0; i < kNumLandmarks; ++i)
-      make_refine_patch(grid.grey, current[i], &origins[i])
-          .copyTo(cv::Mat(n, n, CV_32F, blob.ptr<float>(i, 0)));
+    for (int i = 0; i < kNumLandmarks; ++i) {
+      cv::Mat plane(n, n, CV_32F, blob.ptr<float>(i, 0));  // a view: written in place
+      origins[i] = make_refine_patch(grid.grey, current[i], plane);
+    }
     cv::Mat out = model.forward(blob);
     const std::vector<int> shape(out.size.p, out.size.p + out.dims);
     if (out.type() != CV_32F || shape != std::vector<int>{kNumLandmarks, kNumLandmarks, hm, hm})
@@ -82,8 +86,8 @@ std::array<RefinedLandmark, kNumLandmarks> refine_landmarks(
   std::array<RefinedLandmark, kNumLandmarks> result;
   for (int i = 0; i < kNumLandmarks; ++i) {
     result[i].peak = peaks[i];
-    result[i].moved = peaks[i] >= k::kRefineMinPeak;
-    result[i].position = result[i].moved ? grid.to_original(current[i]) : start[i];
+    result[i].applied = peaks[i] >= k::kRefineMinPeak;
+    result[i].position = result[i].applied ? grid.to_original(current[i]) : start[i];
   }
   return result;
 }

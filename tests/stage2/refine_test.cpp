@@ -63,8 +63,8 @@ TEST(RefinePatch, CutsAtTheRoundedCentreZeroOutsideAndZscores) {
   cv::Mat grey(300, 300, CV_8U);
   for (int y = 0; y < grey.rows; ++y)
     for (int x = 0; x < grey.cols; ++x) grey.at<uint8_t>(y, x) = uint8_t(50 + (x + y) / 4);
-  cv::Point origin;
-  const cv::Mat patch = make_refine_patch(grey, {20.6, 149.4}, &origin);
+  cv::Mat patch;
+  const cv::Point origin = make_refine_patch(grey, {20.6, 149.4}, patch);
   ASSERT_EQ(patch.size(), cv::Size(k::kRefinePatch, k::kRefinePatch));
   EXPECT_EQ(origin, cv::Point(21 - 64, 149 - 64));
   cv::Scalar mean, sd;
@@ -89,7 +89,7 @@ TEST(RefineLandmarks, MovesEachStartOntoItsBlob) {
   for (int passes : {1, 2}) {
     const auto refined = refine_landmarks(model, make_refine_grid(grey), start, Decoder::Reference, passes);
     for (int i = 0; i < kNumLandmarks; ++i) {
-      EXPECT_TRUE(refined[i].moved) << i;
+      EXPECT_TRUE(refined[i].applied) << i;
       EXPECT_GT(refined[i].peak, k::kRefineMinPeak) << i;
       // From 18.6 px away to within ~1 grid pixel (2 px here).
       EXPECT_LT(cv::norm(refined[i].position - truth[i]), 2.0) << "landmark " << i << " passes " << passes;
@@ -104,7 +104,7 @@ TEST(RefineLandmarks, KeepsTheStartWhereThePatchHasNoSignal) {
   OnnxModel model = fixture_refine_model();
   const auto refined = refine_landmarks(model, make_refine_grid(flat), start, Decoder::Dark, 2);
   for (int i = 0; i < kNumLandmarks; ++i) {
-    EXPECT_FALSE(refined[i].moved) << i;
+    EXPECT_FALSE(refined[i].applied) << i;
     EXPECT_EQ(refined[i].position, start[i]) << i;
   }
 }
