@@ -46,6 +46,8 @@ struct PredictionResult {
   // Engine additions.
   Orientation orientation = Orientation::FacingLeft;
   bool orientation_detected = true;  // false when forced by the caller
+  // How it was decided: "given" | "profile_mask" | "stage1_peaks" | "image_statistics".
+  std::string orientation_method = "given";
   std::optional<double> pixel_spacing_mm;  // from DICOM / the caller, when known
   std::string decoder;                     // "reference" | "dark"
   std::string priors = "stage0";           // "stage0" | "zero" | "given"

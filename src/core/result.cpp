@@ -35,6 +35,7 @@ nlohmann::ordered_json to_json(const PredictionResult& r) {
   j["source"] = r.source;
   j["orientation"] = orientation_name(r.orientation);
   j["orientation_detected"] = r.orientation_detected;
+  j["orientation_method"] = r.orientation_method;
   j["pixel_spacing_mm"] = r.pixel_spacing_mm ? ordered(*r.pixel_spacing_mm) : ordered();
   j["decoder"] = r.decoder;
   j["priors"] = r.priors;

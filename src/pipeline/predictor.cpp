@@ -4,6 +4,8 @@
 #include <chrono>
 #include <mutex>
 #include <optional>
+#include <string_view>
+#include <utility>
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
@@ -95,8 +97,55 @@ struct Predictor::Impl {
     }
   }
 
-  // `given` (original px) replaces Stage 0's priors when not null.
+  // Mean Stage 1 heatmap peak: how sure Stage 1 is that it sees a skull the right way round.
+  static double mean_stage1_peak(const PredictionResult& r) {
+    double sum = 0;
+    for (const auto& l : r.landmarks) sum += l.peak;
+    return r.landmarks.empty() ? 0.0 : sum / r.landmarks.size();
+  }
+
+  // Detects the facing direction and runs the pipeline. When the profile masks do not decide
+  // (e.g. a dark field behind the head misleads the image statistics), both views are run
+  // and the one Stage 1 is surer of wins: Stage 1 knows the anatomy, the statistics do not.
   PredictionResult run(const LoadedImage& image, const LandmarkPositions* given = nullptr) {
+    if (options.orientation) {
+      PredictionResult r = run_view(image, given, *options.orientation, {});
+      r.orientation_detected = false;
+      return r;
+    }
+    const auto start = Clock::now();
+    auto estimate = detect_orientation(image.grey, stage0_complete() ? model(ModelKey::Profile) : nullptr);
+    const bool decided = std::string_view(estimate.method) == "profile_mask";
+    const double detect_ms = ms_since(start);
+    PredictionResult best = run_view(image, given, estimate.orientation, std::move(estimate.profile_mask512));
+    best.orientation_method = estimate.method;
+    double discarded_ms = 0;  // the losing view's run is part of deciding the orientation
+    if (!decided) {
+      const Orientation other = estimate.orientation == Orientation::FacingLeft
+                                    ? Orientation::FacingRight : Orientation::FacingLeft;
+      PredictionResult alt = run_view(image, given, other, {});
+      if (mean_stage1_peak(alt) > mean_stage1_peak(best)) std::swap(best, alt);
+      discarded_ms = total_ms(alt);
+      best.orientation_method = "stage1_peaks";
+    }
+    for (auto& [stage, ms] : best.timings_ms) {
+      if (stage == "orientation") ms += detect_ms + discarded_ms;
+      if (stage == "total") ms = ms_since(start);
+    }
+    return best;
+  }
+
+  static double total_ms(const PredictionResult& r) {
+    for (const auto& [stage, ms] : r.timings_ms)
+      if (stage == "total") return ms;
+    return 0.0;
+  }
+
+  // One pass of the pipeline on the view that faces left after mirroring for `orientation`.
+  // `given` (original px) replaces Stage 0's priors when not null; `profile_mask512` is 0A's
+  // mask of that view when orientation detection already computed it.
+  PredictionResult run_view(const LoadedImage& image, const LandmarkPositions* given,
+                            Orientation orientation, cv::Mat profile_mask512) {
     const auto start = Clock::now();
     PredictionResult result;
     result.source = image.source;
@@ -106,19 +155,10 @@ struct Predictor::Impl {
     result.decoder = options.decoder == Decoder::Dark ? "dark" : "reference";
     const int width = image.rgb.cols, height = image.rgb.rows;
 
-    // Orientation: the models see a left-facing view.
+    // The models see a left-facing view.
     auto t = Clock::now();
     const bool stage0_ok = stage0_complete();
-    cv::Mat profile_mask512;  // 0A's mask of the model view, when orientation computed it
-    if (options.orientation) {
-      result.orientation = *options.orientation;
-      result.orientation_detected = false;
-    } else {
-      auto estimate =
-          detect_orientation(image.grey, stage0_ok ? model(ModelKey::Profile) : nullptr);
-      result.orientation = estimate.orientation;
-      profile_mask512 = std::move(estimate.profile_mask512);
-    }
+    result.orientation = orientation;
     const bool mirrored = result.orientation == Orientation::FacingRight;
     // Flip into new buffers: the caller's image must stay untouched.
     cv::Mat grey, rgb;
@@ -206,11 +246,23 @@ struct Predictor::Impl {
       std::array<cv::Point2d, kNumLandmarks> start;
       for (int i = 0; i < kNumLandmarks; ++i)
         start[i] = {peaks[i].x / hm * width, peaks[i].y / hm * height};
+      // Coarse first: a wider field pulls larger Stage 1 misses within the fine patch's reach.
+      std::array<bool, kNumLandmarks> coarse_applied{};
+      if (options.refine_coarse_passes > 0) {
+        const auto coarse =
+            refine_landmarks(*refine, make_refine_grid(grey, constants::kRefineCoarseExtent),
+                             start, options.decoder, options.refine_coarse_passes);
+        for (int i = 0; i < kNumLandmarks; ++i) {
+          start[i] = coarse[i].position;
+          coarse_applied[i] = coarse[i].applied;
+        }
+      }
       const auto refined = refine_landmarks(*refine, make_refine_grid(grey), start,
                                             options.decoder, options.refine_passes);
       for (int i = 0; i < kNumLandmarks; ++i) {
         auto& lm = result.landmarks[i];
-        lm.refinement = LandmarkPrediction::Refinement{lm.x, lm.y, refined[i].peak, refined[i].applied};
+        lm.refinement = LandmarkPrediction::Refinement{
+            lm.x, lm.y, refined[i].peak, refined[i].applied || coarse_applied[i]};
         const double x_view = refined[i].position.x;
         lm.x = mirrored ? (width - 1) - x_view : x_view;
         lm.y = refined[i].position.y;

@@ -2,6 +2,7 @@
 // real tensor contracts) and, when present, real ISBI images and the shipped models.
 #include "cephtrace/predictor.hpp"
 
+#include <cmath>
 #include <fstream>
 #include <thread>
 
@@ -9,6 +10,7 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include "cephtrace/ground_truth.hpp"
 #include "cephtrace/orientation.hpp"
 #include "test_support.hpp"
 
@@ -293,6 +295,39 @@ TEST(Predictor, UnsupportedIdentityNodeIsNamedAndDegrades) {
 
 namespace cephtrace {
 namespace {
+
+// ISBI 124 has a dark field behind the head: the profile masks of the two views are too
+// close to decide and the image statistics pick the wrong side. Stage 1 then decides (the
+// view it is surer of), for the image and for its mirror image.
+TEST(PredictorIsbi, UndecidedMasksLetStage1ChooseTheView) {
+  CEPHTRACE_REQUIRE_ISBI(isbi);
+  const auto shipped = test::shipped_models_dir();
+  if (!shipped) GTEST_SKIP() << "shipped models/ incomplete; skipping";
+  PredictorOptions o;
+  o.model_dir = *shipped;
+  o.threads = 2;
+  o.refine_passes = 0;  // the view choice needs Stage 1 only
+  Predictor predictor(o);
+  const cv::Mat image = cv::imread((isbi / "images" / "124.jpg").string(), cv::IMREAD_COLOR);
+  ASSERT_FALSE(image.empty());
+  cv::Mat mirrored;
+  cv::flip(image, mirrored, 1);
+  const auto truth = import_isbi_senior(isbi / "annotations" / "senior" / "train_senior.csv");
+  const GroundTruth* gt = nullptr;
+  for (const auto& g : truth.records)
+    if (g.stem == "124") gt = &g;
+  ASSERT_NE(gt, nullptr);
+  const NamedPoint* sella = gt->find("S");
+  ASSERT_NE(sella, nullptr);
+
+  const auto a = predictor.predict(image);
+  const auto b = predictor.predict(mirrored);
+  EXPECT_EQ(a.orientation_method, "stage1_peaks");
+  EXPECT_EQ(a.orientation, Orientation::FacingRight);
+  EXPECT_EQ(b.orientation, Orientation::FacingLeft);
+  // Sella within 5 mm: the right view was really used (the wrong one puts it ~50 mm off).
+  EXPECT_LT(std::hypot(a.landmarks[0].x - sella->x, a.landmarks[0].y - sella->y) * 0.1, 5.0);
+}
 
 // Orientation detection hands its profile mask to Phase 0A; the result must be exactly what
 // Phase 0A computes itself when the orientation is given.
