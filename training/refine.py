@@ -28,8 +28,6 @@ from .export import export_onnx, verify_cv2
 from .stage1 import Basic, cbr, intensity_aug
 
 GRID_EXTENT = 1024.0   # resampled so that sqrt(W*H) = GRID_EXTENT
-COARSE_EXTENT = 512.0  # the coarse pass: the same patch size sees twice the field (54 mm)
-EXTENTS = (GRID_EXTENT, COARSE_EXTENT)  # level 0 = fine, level 1 = coarse
 PATCH = 128
 STRIDE = 2
 HM = PATCH // STRIDE
@@ -37,13 +35,13 @@ SIGMA = 2.0            # target σ in heatmap cells (0.84 mm on ISBI)
 NLM = 25
 
 
-def grid_scale(W, H, extent=GRID_EXTENT):
-    return extent / math.sqrt(W * H)
+def grid_scale(W, H):
+    return GRID_EXTENT / math.sqrt(W * H)
 
 
-def resample(grey, extent=GRID_EXTENT):
+def resample(grey):
     H, W = grey.shape
-    s = grid_scale(W, H, extent)
+    s = grid_scale(W, H)
     size = (max(1, int(round(W * s))), max(1, int(round(H * s))))
     return cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
 
@@ -115,11 +113,11 @@ def load_cases(ids, verbose=True):
         g = C.load_grey_mirrored(i)
         pts, _ = C.load_landmarks(i, grey=g)
         H, W = g.shape
+        c.img = resample(g)
+        gh, gw = c.img.shape
         c.W, c.H = W, H
         c.pts = pts
-        c.imgs = [resample(g, e) for e in EXTENTS]
-        c.gptss = [to_grid(pts, W, H, im.shape[1], im.shape[0]) for im in c.imgs]  # NaN stays NaN
-        c.img, c.gpts = c.imgs[0], c.gptss[0]
+        c.gpts = to_grid(pts, W, H, gw, gh)   # NaN stays NaN
         cases.append(c)
     if verbose:
         print("[refine] loaded %d cases in %.1fs" % (len(cases), time.time() - t), flush=True)
@@ -144,18 +142,17 @@ def sample_offset(rng):
     return np.clip(rng.normal(0, sd, 2), -52, 52)
 
 
-def make_train_patch(c, k, rng, level=0):
-    img, gpts = c.imgs[level], c.gptss[level]
-    gt = gpts[k]
+def make_train_patch(c, k, rng):
+    gt = c.gpts[k]
     centre = gt + sample_offset(rng)
     s = rng.uniform(0.85, 1.18); ang = rng.uniform(-8, 8)
     # image -> patch (patch = M·img): rotate/scale about the centre, which lands on PATCH/2
     M = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), ang, s)
     M[:, 2] += PATCH // 2 - centre
     bv = float(rng.uniform(0, 40))
-    p = cv2.warpAffine(img, M, (PATCH, PATCH), flags=cv2.INTER_LINEAR,
+    p = cv2.warpAffine(c.img, M, (PATCH, PATCH), flags=cv2.INTER_LINEAR,
                        borderMode=cv2.BORDER_CONSTANT, borderValue=bv)
-    pts = gpts @ M[:, :2].T + M[:, 2]
+    pts = c.gpts @ M[:, :2].T + M[:, 2]
     x = intensity_aug(p[..., None].repeat(3, 2), rng)[..., 0]
     if rng.random() < 0.2:  # a coarser detector / different machine
         f = rng.uniform(0.4, 0.8)
@@ -190,11 +187,11 @@ def decode(h):
     return px + ox, py + oy, float(h.max())
 
 
-def refine_points(model, c, start_grid, level=0):
-    """start_grid (25,2) grid coords of `level` -> refined grid coords (one pass, engine-exact crops)."""
+def refine_points(model, c, start_grid):
+    """start_grid (25,2) grid coords -> refined grid coords (one pass, engine-exact crops)."""
     xs, origins = [], []
     for k in range(NLM):
-        p, x0, y0 = engine_patch(c.imgs[level], start_grid[k])
+        p, x0, y0 = engine_patch(c.img, start_grid[k])
         xs.append(p); origins.append((x0, y0))
     with torch.no_grad():
         out = model(torch.from_numpy(np.stack(xs))).numpy()
@@ -205,73 +202,41 @@ def refine_points(model, c, start_grid, level=0):
     return res
 
 
-def level_scale(c, level):
-    """Grid px per original px at `level`."""
-    return c.imgs[level].shape[1] / c.W
-
-
-def refine_chain(model, c, start_orig, coarse_passes, fine_passes):
-    """Original-pixel start -> original-pixel result after coarse then fine passes (the engine's order)."""
-    cur = start_orig
-    for level, passes in ((1, coarse_passes), (0, fine_passes)):
-        if passes <= 0:
-            continue
-        im = c.imgs[level]
-        g = to_grid(cur, c.W, c.H, im.shape[1], im.shape[0])
-        for _ in range(passes):
-            g = refine_points(model, c, g, level)
-        sx, sy = im.shape[1] / c.W, im.shape[0] / c.H
-        cur = np.stack([(g[:, 0] + 0.5) / sx - 0.5, (g[:, 1] + 0.5) / sy - 0.5], -1)
-    return cur
-
-
-def stage1_like_start(c, rng):
-    """Truth + a Stage-1-like error in original px: per axis N(0, 1.5 mm), 30 % N(0, 4 mm)."""
-    sd = np.where(rng.random(NLM) < 0.7, 1.5, 4.0) / C.MM_PER_PX
-    return np.nan_to_num(c.pts) + rng.normal(0, 1, (NLM, 2)) * sd[:, None]
-
-
-def evaluate(model, cases, seed=7, coarse_passes=0, fine_passes=1):
-    """Val MRE (mm) after refining from Stage-1-like starts; returns (after, before)."""
+def evaluate(model, cases, seed=7, sd_mm=2.0):
+    """Val MRE (mm, original px × 0.1) after refining from the truth + N(0, sd_mm) per axis."""
     model.eval()
     rng = np.random.default_rng(seed)
     before, after = [], []
     for c in cases:
-        start = stage1_like_start(c, rng)
-        ref = refine_chain(model, c, start, coarse_passes, fine_passes)
-        ok = ~np.isnan(c.pts[:, 0])
-        before += list(np.hypot(*(start[ok] - c.pts[ok]).T) * C.MM_PER_PX)
-        after += list(np.hypot(*(ref[ok] - c.pts[ok]).T) * C.MM_PER_PX)
+        gw, gh = c.img.shape[1], c.img.shape[0]
+        scale = gw / c.W  # grid px per original px
+        start = np.nan_to_num(c.gpts) + rng.normal(0, sd_mm / C.MM_PER_PX * scale, (NLM, 2))
+        ref = refine_points(model, c, start)
+        for k in range(NLM):
+            if not np.isnan(c.gpts[k, 0]):
+                before.append(np.hypot(*(start[k] - c.gpts[k])) / scale * C.MM_PER_PX)
+                after.append(np.hypot(*(ref[k] - c.gpts[k])) / scale * C.MM_PER_PX)
     model.train()
     return float(np.mean(after)), float(np.mean(before))
 
 
 # ------------------------------------------------------------------ train
 def train(runs, out_models, minutes=60.0, bs=24, lr=2e-3, resume=True, smoke=False, seed=0,
-          export_every_min=15.0, coarse_share=0.0, init=None, name="refine"):
-    """Train RefineNet; checkpoints <runs>/<name>_{last,best}.pt.
-
-    coarse_share > 0 also trains the coarse level (that share of the patches) and selects the
-    checkpoint by the engine's chain (1 coarse + 2 fine passes); init = a checkpoint whose
-    weights start the run (the coarse phase fine-tunes the fine-only model)."""
+          export_every_min=15.0):
     torch.manual_seed(seed); np.random.seed(seed); random.seed(seed)
     os.makedirs(runs, exist_ok=True)
-    ck_last = os.path.join(runs, name + "_last.pt")
-    ck_best = os.path.join(runs, name + "_best.pt")
+    ck_last = os.path.join(runs, "refine_last.pt")
+    ck_best = os.path.join(runs, "refine_best.pt")
     model = RefineNet()
-    print("[%s] params %.3fM" % (name, sum(p.numel() for p in model.parameters()) / 1e6), flush=True)
-    if init is not None:
-        model.load_state_dict(torch.load(init)["model"])
-        print("[%s] weights from %s" % (name, init), flush=True)
+    print("[refine] params %.3fM" % (sum(p.numel() for p in model.parameters()) / 1e6), flush=True)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     st = {"elapsed": 0.0, "step": 0, "best": 1e9, "last_export": 0.0, "last_eval": 0.0}
     if resume and os.path.exists(ck_last) and not smoke:
         ck = torch.load(ck_last)
         model.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"]); st.update(ck["state"])
-        print("[%s] resumed at step %d, %.1f min, best %.3f mm" % (name, st["step"], st["elapsed"] / 60, st["best"]), flush=True)
+        print("[refine] resumed at step %d, %.1f min, best %.3f mm" % (st["step"], st["elapsed"] / 60, st["best"]), flush=True)
     tr = load_cases([1, 2] if smoke else C.TRAIN_IDS)
     va = load_cases([141] if smoke else C.VAL_IDS)
-    chain = (1, 2) if coarse_share > 0 else (0, 1)   # (coarse, fine) passes of the val metric
     rng = np.random.default_rng(seed + st["step"])
     budget = minutes * 60.0
     eval_every = 0.0 if smoke else 240.0
@@ -288,8 +253,7 @@ def train(runs, out_models, minutes=60.0, bs=24, lr=2e-3, resume=True, smoke=Fal
         while len(batch) < bs:
             c = tr[rng.integers(len(tr))]
             present = np.flatnonzero(~np.isnan(c.gpts[:, 0]))
-            level = 1 if rng.random() < coarse_share else 0
-            batch.append(make_train_patch(c, int(rng.choice(present)), rng, level))
+            batch.append(make_train_patch(c, int(rng.choice(present)), rng))
         x = torch.from_numpy(np.stack([b[0] for b in batch]).astype(np.float32))
         y = torch.from_numpy(np.stack([b[1] for b in batch]))
         m = torch.from_numpy(np.stack([b[2] for b in batch]))
@@ -300,12 +264,9 @@ def train(runs, out_models, minutes=60.0, bs=24, lr=2e-3, resume=True, smoke=Fal
         done = st["elapsed"] >= budget or (smoke and st["step"] >= 3)
         if done or st["elapsed"] - st["last_eval"] >= eval_every:
             st["last_eval"] = st["elapsed"]
-            mre, mre0 = evaluate(model, va, coarse_passes=chain[0], fine_passes=chain[1])
-            extra = ""
-            if coarse_share > 0:
-                extra = " (fine only %.3f)" % evaluate(model, va, fine_passes=2)[0]
-            print(time.strftime("%H:%M:%S ") + "[%s] step %d loss %.4f lr %.2e elapsed %.1f/%.0f min | val MRE %.3f mm%s (from %.3f) best %.3f" %
-                  (name, st["step"], tl / max(nb, 1), cur, st["elapsed"] / 60, minutes, mre, extra, mre0, min(mre, st["best"])), flush=True)
+            mre, mre0 = evaluate(model, va)
+            print(time.strftime("%H:%M:%S ") + "[refine] step %d loss %.4f lr %.2e elapsed %.1f/%.0f min | val MRE %.3f mm (from %.3f) best %.3f" %
+                  (st["step"], tl / max(nb, 1), cur, st["elapsed"] / 60, minutes, mre, mre0, min(mre, st["best"])), flush=True)
             tl, nb = 0.0, 0
             if mre < st["best"] or smoke:
                 st["best"] = mre
@@ -314,17 +275,17 @@ def train(runs, out_models, minutes=60.0, bs=24, lr=2e-3, resume=True, smoke=Fal
             if done or st["elapsed"] - st["last_export"] >= export_every_min * 60:
                 st["last_export"] = st["elapsed"]
                 try:
-                    export_best(runs, out_models, va[0], name)
+                    export_best(runs, out_models, va[0])
                 except Exception as e:  # never kill training because of an export problem
-                    print("[%s] export failed: %r" % (name, e), flush=True)
+                    print("[refine] export failed: %r" % (e,), flush=True)
             t_mark = time.time()
         if done:
             break
     return st
 
 
-def export_best(runs, out_models, case=None, name="refine"):
-    ck = torch.load(os.path.join(runs, name + "_best.pt"))
+def export_best(runs, out_models, case=None):
+    ck = torch.load(os.path.join(runs, "refine_best.pt"))
     model = RefineNet()
     model.load_state_dict(ck["model"]); model.eval()
     if case is None:
@@ -334,5 +295,5 @@ def export_best(runs, out_models, case=None, name="refine"):
     path = os.path.join(out_models, "stage2", "refine.onnx")
     export_onnx(model, ex, path)
     verify_cv2(model, ex, path)
-    print("[%s] exported best (step %s, val MRE %.3f mm) -> %s" % (name, ck["step"], ck["val_mre"], path), flush=True)
+    print("[refine] exported best (step %s, val MRE %.3f mm) -> %s" % (ck["step"], ck["val_mre"], path), flush=True)
     return path

@@ -267,6 +267,20 @@ def set_lr(opt, lr):
         g["lr"] = lr
 
 
+EMA_DECAY = 0.998  # ~500 steps (~14 epochs): batches of 4 make single-epoch weights jumpy
+
+
+@torch.no_grad()
+def ema_update(ema, model, decay=EMA_DECAY):
+    """Exponential moving average of all weights and BatchNorm statistics; the EMA model is
+    what is evaluated, selected and exported (val MRE swung ±0.1 mm between epochs without)."""
+    for e, m in zip(ema.state_dict().values(), model.state_dict().values()):
+        if e.dtype.is_floating_point:
+            e.mul_(decay).add_(m, alpha=1 - decay)
+        else:
+            e.copy_(m)
+
+
 def train(runs, out_models, minutes=90.0, bs=4, lr=1e-3, width=24, resume=True, smoke=False,
           export_every_min=20.0, seed=0, deadline=None):
     """deadline: optional wall-clock epoch seconds; training (and the cosine schedule) ends by then."""
@@ -278,9 +292,13 @@ def train(runs, out_models, minutes=90.0, bs=4, lr=1e-3, width=24, resume=True, 
     print("[stage1] params %.2fM" % (sum(p.numel() for p in model.parameters()) / 1e6), flush=True)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     st = {"elapsed": 0.0, "epoch": 0, "step": 0, "best": 1e9, "last_export": -1e9, "minutes": minutes}
+    ema = Stage1Net(width)
+    ema.load_state_dict(model.state_dict())
     if resume and os.path.exists(ck_last) and not smoke:
         ck = torch.load(ck_last)
         model.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"]); st.update(ck["state"])
+        # checkpoints from before the EMA start it from the current weights
+        ema.load_state_dict(ck.get("ema", ck["model"]))
         st["minutes"] = minutes
         print("[stage1] resumed at epoch %d, %.1f min elapsed, best %.3f mm" %
               (st["epoch"], st["elapsed"] / 60, st["best"]), flush=True)
@@ -314,6 +332,7 @@ def train(runs, out_models, minutes=90.0, bs=4, lr=1e-3, width=24, resume=True, 
             pred = model(x)
             loss = hm_loss(pred, y, m)
             opt.zero_grad(); loss.backward(); opt.step()
+            ema_update(ema, model)
             tl += float(loss); nb += 1
             st["step"] += 1
             now = time.time(); st["elapsed"] += now - t_mark; t_mark = now
@@ -323,17 +342,18 @@ def train(runs, out_models, minutes=90.0, bs=4, lr=1e-3, width=24, resume=True, 
                 done = True
                 break
         st["epoch"] += 1
-        mre, per = evaluate(model, va, noise=0.5)
-        mre0, _ = evaluate(model, va, zero_priors=True) if (st["epoch"] % 5 == 0 or done or smoke) else (float("nan"), None)
+        mre, per = evaluate(ema, va, noise=0.5)
+        mre0, _ = evaluate(ema, va, zero_priors=True) if (st["epoch"] % 5 == 0 or done or smoke) else (float("nan"), None)
         t_mark = time.time()
         print(time.strftime("%H:%M:%S ") + "[stage1] ep %d step %d loss %.4f lr %.2e ep_time %.0fs elapsed %.1f/%.0f min | val MRE %.3f mm (zero-prior %.3f) best %.3f" %
               (st["epoch"], st["step"], tl / max(nb, 1), cur, time.time() - t_ep, st["elapsed"] / 60,
                minutes, mre, mre0, min(st["best"], mre)), flush=True)
         if mre < st["best"]:
             st["best"] = mre
-            torch.save({"model": model.state_dict(), "width": width, "val_mre": mre, "per": per,
+            torch.save({"model": ema.state_dict(), "width": width, "val_mre": mre, "per": per,
                         "epoch": st["epoch"]}, ck_best)
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": st, "width": width}, ck_last)
+        torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
+                    "state": st, "width": width}, ck_last)
         if smoke:
             break
         if st["elapsed"] - st["last_export"] >= export_every_min * 60 or done:

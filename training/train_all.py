@@ -4,7 +4,6 @@
   /usr/bin/python3 -m training.train_all --only profile,zones,mlp --out models
   /usr/bin/python3 -m training.train_all --only stage1 --stage1-minutes 100
   /usr/bin/python3 -m training.train_all --only refine --refine-minutes 70
-  /usr/bin/python3 -m training.train_all --only refine_coarse --refine-coarse-minutes 30
   /usr/bin/python3 -m training.train_all --smoke --out /tmp/smoke_models --runs /tmp/smoke_runs
   /usr/bin/python3 -m training.train_all --export-only --only stage1   # re-export best checkpoints
 
@@ -22,9 +21,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=None, help="model dir (default models/, smoke: /tmp/cephtrace-smoke/models)")
     ap.add_argument("--runs", default=None, help="checkpoints (default /root/cephtrace-runs, smoke: /tmp/cephtrace-smoke/runs)")
-    ap.add_argument("--only", default="profile,zones,mlp,stage1,refine,refine_coarse",
-                    help="refine = Stage 2 on the fine level; refine_coarse = then fine-tune it on "
-                         "both levels (coarse-to-fine)")
+    ap.add_argument("--only", default="profile,zones,mlp,stage1,refine")
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--no-resume", action="store_true")
     ap.add_argument("--export-only", action="store_true")
@@ -34,7 +31,6 @@ def main(argv=None):
     ap.add_argument("--stage1-deadline", default=None,
                     help="UTC wall-clock HH:MM (today) by which Stage 1 must stop and export")
     ap.add_argument("--refine-minutes", type=float, default=70.0)
-    ap.add_argument("--refine-coarse-minutes", type=float, default=30.0)
     ap.add_argument("--profile-minutes", type=float, default=20.0)
     ap.add_argument("--zone-minutes", type=float, default=12.0)
     ap.add_argument("--mlp-minutes", type=float, default=4.0)
@@ -86,14 +82,6 @@ def main(argv=None):
             refine.export_best(a.runs, a.out)
         else:
             refine.train(a.runs, a.out, minutes=a.refine_minutes, smoke=a.smoke, resume=resume)
-    if "refine_coarse" in only:
-        from . import refine
-        if a.export_only:
-            refine.export_best(a.runs, a.out, name="refine_coarse")
-        else:
-            refine.train(a.runs, a.out, minutes=a.refine_coarse_minutes, smoke=a.smoke, resume=resume,
-                         lr=5e-4, coarse_share=0.5, init=os.path.join(a.runs, "refine_best.pt"),
-                         name="refine_coarse")
     if a.smoke:
         n = 0
         for root, _, files in os.walk(a.out):

@@ -90,7 +90,6 @@ int main(int argc, char** argv) {
   CLI::App app{"CephTrace benchmark: model load time, per-stage prediction times, peak memory"};
   std::string model_dir, image, json_out, decoder = "reference";
   int refine_passes = cephtrace::constants::kRefinePasses;
-  int refine_coarse_passes = cephtrace::constants::kRefineCoarsePasses;
   int runs = 5, warmup = 1, threads = 0;
   app.add_option("--model-dir", model_dir, "Model directory (reference layout)")->required();
   app.add_option("--image", image, "Image to predict on")->required()->check(CLI::ExistingFile);
@@ -104,9 +103,6 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"reference", "dark"}));
   app.add_option("--refine-passes", refine_passes, "Stage 2 refinement passes (0 = off)")
       ->capture_default_str()->check(CLI::Range(0, 5));
-  app.add_option("--refine-coarse-passes", refine_coarse_passes,
-                 "coarse Stage 2 passes before the fine ones (0 = fine only)")
-      ->capture_default_str()->check(CLI::Range(0, 5));
   app.add_option("--json", json_out, "Also write the results as JSON to this file");
   CLI11_PARSE(app, argc, argv);
 
@@ -116,7 +112,6 @@ int main(int argc, char** argv) {
     options.threads = threads;
     options.decoder = decoder == "dark" ? cephtrace::Decoder::Dark : cephtrace::Decoder::Reference;
     options.refine_passes = refine_passes;
-    options.refine_coarse_passes = refine_coarse_passes;
 
     const double rss_start = peak_rss_mib();
     auto t = Clock::now();

@@ -32,7 +32,6 @@ struct EvaluateArgs {
   std::optional<double> pixel_spacing;
   int limit = 0, bootstrap = 2000;
   int refine_passes = constants::kRefinePasses;
-  int refine_coarse_passes = constants::kRefineCoarsePasses;
   uint64_t seed = 2015;
   bool strict = false, gpu = false, quiet = false;
 };
@@ -66,7 +65,6 @@ std::vector<PredictedImage> run_model(const std::vector<fs::path>& images, const
   o.use_gpu = a.gpu;
   o.decoder = a.decoder == "dark" ? Decoder::Dark : Decoder::Reference;
   o.refine_passes = a.refine_passes;
-  o.refine_coarse_passes = a.refine_coarse_passes;
   Predictor predictor(o);
   for (const auto& [key, why] : predictor.missing_models())
     std::cerr << "warning: " << key << " model unavailable: " << why << "\n";
@@ -265,9 +263,6 @@ CommandRunner add_evaluate_command(CLI::App& app) {
       ->check(CLI::IsMember({"reference", "dark"}));
   sub->add_option("--refine-passes", args->refine_passes,
                   "model runs: Stage 2 refinement passes (when stage2/refine.onnx exists; 0 = off)")
-      ->capture_default_str()->check(CLI::Range(0, 5));
-  sub->add_option("--refine-coarse-passes", args->refine_coarse_passes,
-                  "model runs: coarse Stage 2 passes (54 mm field on ISBI) before the fine ones; 0 = fine only")
       ->capture_default_str()->check(CLI::Range(0, 5));
   sub->add_option("--priors", args->priors,
                   "model runs: stage0 (the pipeline), zero (no priors) or ground-truth (priors at the "

@@ -25,7 +25,6 @@ struct PredictArgs {
        analyze = false;
   int threads = 0;
   int refine_passes = constants::kRefinePasses;
-  int refine_coarse_passes = constants::kRefineCoarsePasses;
   std::string decoder = "reference";
   std::string orientation = "auto";
   std::optional<double> pixel_spacing;
@@ -56,7 +55,6 @@ PredictorOptions make_options(const PredictArgs& a) {
   o.decoder = a.decoder == "dark" ? Decoder::Dark : Decoder::Reference;
   o.reference_exact = a.reference_exact;
   o.refine_passes = a.refine_passes;
-  o.refine_coarse_passes = a.refine_coarse_passes;
   if (a.orientation == "left") o.orientation = Orientation::FacingLeft;
   if (a.orientation == "right") o.orientation = Orientation::FacingRight;
   return o;
@@ -185,10 +183,6 @@ CommandRunner add_predict_command(CLI::App& app) {
   cmd->add_option("--refine-passes", args->refine_passes,
                   "Stage 2 local refinement passes when the model folder has stage2/refine.onnx "
                   "(the shipped models do; the published ones do not); 0 = off")
-      ->capture_default_str()->check(CLI::Range(0, 5));
-  cmd->add_option("--refine-coarse-passes", args->refine_coarse_passes,
-                  "Stage 2 passes on a coarser grid (twice the field: 54 mm on ISBI) before the "
-                  "fine ones, for Stage 1 misses of several mm; 0 = fine passes only")
       ->capture_default_str()->check(CLI::Range(0, 5));
   cmd->add_option("--orientation", args->orientation,
                   "Facing direction of the face: auto (detect), left, right")

@@ -95,11 +95,6 @@ inline constexpr double kRefineZscoreEpsilon = 1e-3;  // added to the patch std
 // A refined position whose heatmap peak is below this keeps Stage 1's position.
 inline constexpr double kRefineMinPeak = 0.1;
 inline constexpr int kRefinePasses = 2;  // second pass re-centres the patch on the first result
-// Coarse-to-fine: before the fine passes, the same model runs on a grid with
-// sqrt(W·H) = kRefineCoarseExtent (0.42 mm/px on ISBI): the same 128² patch sees a 54 mm
-// field, which brings Stage 1 misses of several mm into the fine patch's reach.
-inline constexpr double kRefineCoarseExtent = 512.0;
-inline constexpr int kRefineCoarsePasses = 0;
 
 // Assumed pixel spacing of ISBI 2015 (mm per pixel).
 inline constexpr double kIsbiPixelSpacingMm = 0.1;

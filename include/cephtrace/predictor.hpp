@@ -44,8 +44,6 @@ struct PredictorOptions {
   // Stage 2 local refinement passes when stage2/refine.onnx is in model_dir (ours, not in
   // the published layout); 0 turns it off.
   int refine_passes = constants::kRefinePasses;
-  // Coarse Stage 2 passes before the fine ones (same model, coarser grid); 0 = fine only.
-  int refine_coarse_passes = constants::kRefineCoarsePasses;
 };
 
 // Thread safety: one Predictor may be shared by several threads; predict() calls are

@@ -7,7 +7,6 @@
 
 #include <opencv2/core.hpp>
 
-#include "cephtrace/constants.hpp"
 #include "cephtrace/landmarks.hpp"
 #include "cephtrace/onnx_model.hpp"
 #include "cephtrace/stage1.hpp"
@@ -16,13 +15,12 @@ namespace cephtrace {
 
 // The grey image resampled for refinement, with the scale between the two pixel grids.
 struct RefineGrid {
-  cv::Mat grey;            // CV_8UC1, sqrt(cols·rows) ≈ the extent asked for
+  cv::Mat grey;            // CV_8UC1, sqrt(cols·rows) ≈ kRefineGridExtent
   double sx = 1, sy = 1;   // grid pixels per original pixel
   cv::Point2d to_grid(cv::Point2d original) const;    // pixel-centre convention
   cv::Point2d to_original(cv::Point2d grid) const;
 };
-RefineGrid make_refine_grid(const cv::Mat& grey,
-                            double extent = constants::kRefineGridExtent);
+RefineGrid make_refine_grid(const cv::Mat& grey);
 
 // The model input for one patch: a 128² CV_32F map cut at integer origin round(c) − 64
 // (zero outside the image), z-scored, written into `out` (allocated when it is not already

@@ -246,23 +246,11 @@ struct Predictor::Impl {
       std::array<cv::Point2d, kNumLandmarks> start;
       for (int i = 0; i < kNumLandmarks; ++i)
         start[i] = {peaks[i].x / hm * width, peaks[i].y / hm * height};
-      // Coarse first: a wider field pulls larger Stage 1 misses within the fine patch's reach.
-      std::array<bool, kNumLandmarks> coarse_applied{};
-      if (options.refine_coarse_passes > 0) {
-        const auto coarse =
-            refine_landmarks(*refine, make_refine_grid(grey, constants::kRefineCoarseExtent),
-                             start, options.decoder, options.refine_coarse_passes);
-        for (int i = 0; i < kNumLandmarks; ++i) {
-          start[i] = coarse[i].position;
-          coarse_applied[i] = coarse[i].applied;
-        }
-      }
       const auto refined = refine_landmarks(*refine, make_refine_grid(grey), start,
                                             options.decoder, options.refine_passes);
       for (int i = 0; i < kNumLandmarks; ++i) {
         auto& lm = result.landmarks[i];
-        lm.refinement = LandmarkPrediction::Refinement{
-            lm.x, lm.y, refined[i].peak, refined[i].applied || coarse_applied[i]};
+        lm.refinement = LandmarkPrediction::Refinement{lm.x, lm.y, refined[i].peak, refined[i].applied};
         const double x_view = refined[i].position.x;
         lm.x = mirrored ? (width - 1) - x_view : x_view;
         lm.y = refined[i].position.y;

@@ -21,11 +21,10 @@ cv::Point2d RefineGrid::to_original(cv::Point2d g) const {
   return {(g.x + 0.5) / sx - 0.5, (g.y + 0.5) / sy - 0.5};
 }
 
-RefineGrid make_refine_grid(const cv::Mat& grey, double extent) {
+RefineGrid make_refine_grid(const cv::Mat& grey) {
   if (grey.empty() || grey.type() != CV_8UC1)
     throw std::invalid_argument("make_refine_grid: expected a non-empty CV_8UC1 image");
-  if (!(extent > 0)) throw std::invalid_argument("make_refine_grid: extent must be positive");
-  const double scale = extent / std::sqrt(double(grey.cols) * grey.rows);
+  const double scale = k::kRefineGridExtent / std::sqrt(double(grey.cols) * grey.rows);
   const cv::Size size(std::max(1, int(std::lround(grey.cols * scale))),
                       std::max(1, int(std::lround(grey.rows * scale))));
   RefineGrid grid;
