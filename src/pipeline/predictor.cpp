@@ -4,8 +4,7 @@
 #include <chrono>
 #include <mutex>
 #include <optional>
-#include <string_view>
-#include <utility>
+#include <string>
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
@@ -97,16 +96,26 @@ struct Predictor::Impl {
     }
   }
 
-  // Mean Stage 1 heatmap peak: how sure Stage 1 is that it sees a skull the right way round.
-  static double mean_stage1_peak(const PredictionResult& r) {
+  // How sure Stage 1 (zero priors) is that it sees a left-facing skull when the image is
+  // viewed as facing `orientation`: the mean heatmap peak over the landmarks.
+  double stage1_view_score(const LoadedImage& image, Orientation orientation) {
+    cv::Mat rgb;  // a new buffer when flipped: the caller's image must stay untouched
+    if (orientation == Orientation::FacingRight)
+      cv::flip(image.rgb, rgb, 1);
+    else
+      rgb = image.rgb;
+    const cv::Mat rgb512 =
+        pillow_bilinear_resize(rgb, {constants::kStage1Input, constants::kStage1Input});
+    const auto peaks = run_stage1(*model(ModelKey::Stage1), make_stage1_input(rgb512, {}),
+                                  Decoder::Reference);
     double sum = 0;
-    for (const auto& l : r.landmarks) sum += l.peak;
-    return r.landmarks.empty() ? 0.0 : sum / r.landmarks.size();
+    for (const auto& p : peaks) sum += p.peak;
+    return sum / peaks.size();
   }
 
   // Detects the facing direction and runs the pipeline. When the profile masks do not decide
-  // (e.g. a dark field behind the head misleads the image statistics), both views are run
-  // and the one Stage 1 is surer of wins: Stage 1 knows the anatomy, the statistics do not.
+  // (e.g. a dark field behind the head misleads the image statistics), Stage 1 looks at both
+  // views and the one it is surer of wins: Stage 1 knows the anatomy, the statistics do not.
   PredictionResult run(const LoadedImage& image, const LandmarkPositions* given = nullptr) {
     if (options.orientation) {
       PredictionResult r = run_view(image, given, *options.orientation, {});
@@ -115,30 +124,23 @@ struct Predictor::Impl {
     }
     const auto start = Clock::now();
     auto estimate = detect_orientation(image.grey, stage0_complete() ? model(ModelKey::Profile) : nullptr);
-    const bool decided = std::string_view(estimate.method) == "profile_mask";
-    const double detect_ms = ms_since(start);
-    PredictionResult best = run_view(image, given, estimate.orientation, std::move(estimate.profile_mask512));
-    best.orientation_method = estimate.method;
-    double discarded_ms = 0;  // the losing view's run is part of deciding the orientation
-    if (!decided) {
+    std::string method = estimate.method;
+    if (method != "profile_mask") {
       const Orientation other = estimate.orientation == Orientation::FacingLeft
                                     ? Orientation::FacingRight : Orientation::FacingLeft;
-      PredictionResult alt = run_view(image, given, other, {});
-      if (mean_stage1_peak(alt) > mean_stage1_peak(best)) std::swap(best, alt);
-      discarded_ms = total_ms(alt);
-      best.orientation_method = "stage1_peaks";
+      if (stage1_view_score(image, other) > stage1_view_score(image, estimate.orientation))
+        estimate.orientation = other;
+      method = "stage1_peaks";
     }
-    for (auto& [stage, ms] : best.timings_ms) {
-      if (stage == "orientation") ms += detect_ms + discarded_ms;
-      if (stage == "total") ms = ms_since(start);
+    const double decide_ms = ms_since(start);
+    PredictionResult result =
+        run_view(image, given, estimate.orientation, std::move(estimate.profile_mask512));
+    result.orientation_method = method;
+    for (auto& [stage, ms] : result.timings_ms) {
+      if (stage == "orientation") ms += decide_ms;
+      if (stage == "total") ms += decide_ms;
     }
-    return best;
-  }
-
-  static double total_ms(const PredictionResult& r) {
-    for (const auto& [stage, ms] : r.timings_ms)
-      if (stage == "total") return ms;
-    return 0.0;
+    return result;
   }
 
   // One pass of the pipeline on the view that faces left after mirroring for `orientation`.

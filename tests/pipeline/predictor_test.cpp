@@ -369,5 +369,20 @@ TEST(Predictor, MirroringLeavesTheCallersImageUntouched) {
   for (int i = 0; i < kNumLandmarks; ++i) EXPECT_DOUBLE_EQ(first.landmarks[i].x, second.landmarks[i].x);
 }
 
+// Without the profile model the masks cannot decide, so Stage 1 compares both views; that
+// comparison must not flip the caller's image either.
+TEST(Predictor, Stage1ViewChoiceLeavesTheCallersImageUntouched) {
+  Predictor predictor(options_for("models_no_stage0"));
+  const LoadedImage image = from_mat(test::synthetic_cephalogram({400, 480}, false));
+  const cv::Mat rgb_before = image.rgb.clone();
+  const auto first = predictor.predict(image);
+  EXPECT_EQ(first.orientation_method, "stage1_peaks");
+  EXPECT_TRUE(first.orientation_detected);
+  EXPECT_EQ(cv::norm(image.rgb, rgb_before, cv::NORM_INF), 0.0);
+  const auto second = predictor.predict(image);
+  EXPECT_EQ(first.orientation, second.orientation);
+  for (int i = 0; i < kNumLandmarks; ++i) EXPECT_DOUBLE_EQ(first.landmarks[i].x, second.landmarks[i].x);
+}
+
 }  // namespace
 }  // namespace cephtrace
