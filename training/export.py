@@ -1,4 +1,5 @@
 """ONNX export + OpenCV 4.6 dnn verification shared by all models."""
+import inspect
 import os
 import tempfile
 
@@ -38,10 +39,13 @@ def export_onnx(model, example, path, in_name="input", out_name="output"):
     model = model.eval()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = path + ".tmp"
+    # PyTorch >= 2.9 defaults to the dynamo exporter, which needs opset >= 18; OpenCV 4.6
+    # wants the TorchScript exporter's opset 11 graph.
+    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     with torch.no_grad():
         torch.onnx.export(model, example, tmp, opset_version=11, do_constant_folding=True,
                           input_names=[in_name], output_names=[out_name],
-                          training=torch.onnx.TrainingMode.EVAL)
+                          training=torch.onnx.TrainingMode.EVAL, **legacy)
     m = onnx.load(tmp)
     m = strip_identity_nodes(m)
     onnx.checker.check_model(m)

@@ -10,6 +10,7 @@ import torch.nn as nn
 
 from . import common as C
 from .export import export_onnx, verify_cv2
+from .runtime import load_checkpoint
 
 FILE = "phase0e_model.onnx"
 
@@ -113,7 +114,7 @@ def train(runs, out_models, minutes=3.0, smoke=False, resume=True, seed=0, bs=64
 
 
 def export_best(runs, out_models):
-    ck = torch.load(os.path.join(runs, "mlp_best.pt"))
+    ck = load_checkpoint(os.path.join(runs, "mlp_best.pt"))
     model = MLP(); model.load_state_dict(ck["model"]); model.eval()
     P = load([C.VAL_IDS[0]])
     x, _, _, _, _ = make_batch(P, None, 0, train=False)

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 
 from . import common as C
 from .export import export_onnx, verify_cv2
+from .runtime import load_checkpoint, model_device
 from .stage1 import Basic, cbr, intensity_aug
 
 GRID_EXTENT = 1024.0   # resampled so that sqrt(W*H) = GRID_EXTENT
@@ -194,7 +195,7 @@ def refine_points(model, c, start_grid):
         p, x0, y0 = engine_patch(c.img, start_grid[k])
         xs.append(p); origins.append((x0, y0))
     with torch.no_grad():
-        out = model(torch.from_numpy(np.stack(xs))).numpy()
+        out = model(torch.from_numpy(np.stack(xs)).to(model_device(model))).cpu().numpy()
     res = np.zeros((NLM, 2))
     for k in range(NLM):
         u, v, _ = decode(out[k, k])
@@ -222,17 +223,17 @@ def evaluate(model, cases, seed=7, sd_mm=2.0):
 
 # ------------------------------------------------------------------ train
 def train(runs, out_models, minutes=60.0, bs=24, lr=2e-3, resume=True, smoke=False, seed=0,
-          export_every_min=15.0):
+          export_every_min=15.0, device="cpu"):
     torch.manual_seed(seed); np.random.seed(seed); random.seed(seed)
     os.makedirs(runs, exist_ok=True)
     ck_last = os.path.join(runs, "refine_last.pt")
     ck_best = os.path.join(runs, "refine_best.pt")
-    model = RefineNet()
+    model = RefineNet().to(device)
     print("[refine] params %.3fM" % (sum(p.numel() for p in model.parameters()) / 1e6), flush=True)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     st = {"elapsed": 0.0, "step": 0, "best": 1e9, "last_export": 0.0, "last_eval": 0.0}
     if resume and os.path.exists(ck_last) and not smoke:
-        ck = torch.load(ck_last)
+        ck = load_checkpoint(ck_last)
         model.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"]); st.update(ck["state"])
         print("[refine] resumed at step %d, %.1f min, best %.3f mm" % (st["step"], st["elapsed"] / 60, st["best"]), flush=True)
     tr = load_cases([1, 2] if smoke else C.TRAIN_IDS)
@@ -254,9 +255,9 @@ def train(runs, out_models, minutes=60.0, bs=24, lr=2e-3, resume=True, smoke=Fal
             c = tr[rng.integers(len(tr))]
             present = np.flatnonzero(~np.isnan(c.gpts[:, 0]))
             batch.append(make_train_patch(c, int(rng.choice(present)), rng))
-        x = torch.from_numpy(np.stack([b[0] for b in batch]).astype(np.float32))
-        y = torch.from_numpy(np.stack([b[1] for b in batch]))
-        m = torch.from_numpy(np.stack([b[2] for b in batch]))
+        x = torch.from_numpy(np.stack([b[0] for b in batch]).astype(np.float32)).to(device)
+        y = torch.from_numpy(np.stack([b[1] for b in batch])).to(device)
+        m = torch.from_numpy(np.stack([b[2] for b in batch])).to(device)
         loss = hm_loss(model(x), y, m)
         opt.zero_grad(); loss.backward(); opt.step()
         tl += float(loss); nb += 1; st["step"] += 1
@@ -285,7 +286,7 @@ def train(runs, out_models, minutes=60.0, bs=24, lr=2e-3, resume=True, smoke=Fal
 
 
 def export_best(runs, out_models, case=None):
-    ck = torch.load(os.path.join(runs, "refine_best.pt"))
+    ck = load_checkpoint(os.path.join(runs, "refine_best.pt"))
     model = RefineNet()
     model.load_state_dict(ck["model"]); model.eval()
     if case is None:

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from . import common as C
 from . import labels as Lb
 from .export import export_onnx, verify_cv2
+from .runtime import load_checkpoint, model_device
 
 ZONES = {
     "z1": dict(file="z1_cranial_base_contours.onnx", classes=["cranial_base"], zi=0),
@@ -214,7 +215,7 @@ def evaluate(model, cases, kind):
     with torch.no_grad():
         for s in cases:
             x, y, m = profile_sample(s, None, False) if kind == "profile" else zone_sample(s, kind, None, False)
-            p = (model(torch.from_numpy(x[None]))[0].numpy() > 0)
+            p = (model(torch.from_numpy(x[None]).to(model_device(model)))[0].cpu().numpy() > 0)
             for c in range(y.shape[0]):
                 if m[c] > 0:
                     inter = (p[c] & (y[c] > 0)).sum(); den = p[c].sum() + (y[c] > 0).sum()
@@ -236,17 +237,18 @@ def get_cases(smoke):
     return _CACHE[key]
 
 
-def train(kind, runs, out_models, minutes=6.0, bs=8, lr=2e-3, smoke=False, resume=True, seed=0):
+def train(kind, runs, out_models, minutes=6.0, bs=8, lr=2e-3, smoke=False, resume=True, seed=0,
+          device="cpu"):
     torch.manual_seed(seed); np.random.seed(seed); random.seed(seed)
     os.makedirs(runs, exist_ok=True)
     tr, va = get_cases(smoke)
-    model = make_model(kind)
+    model = make_model(kind).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     ck_last = os.path.join(runs, "stage0_%s_last.pt" % kind)
     ck_best = os.path.join(runs, "stage0_%s_best.pt" % kind)
     st = {"elapsed": 0.0, "epoch": 0, "best": -1.0, "done": False}
     if resume and not smoke and os.path.exists(ck_last):
-        ck = torch.load(ck_last)
+        ck = load_checkpoint(ck_last)
         model.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"]); st.update(ck["state"])
         st["done"] = st["elapsed"] >= minutes * 60  # a larger --*-minutes extends a finished run
         print("[stage0 %s] resumed epoch %d (%.1f min)" % (kind, st["epoch"], st["elapsed"] / 60), flush=True)
@@ -263,8 +265,9 @@ def train(kind, runs, out_models, minutes=6.0, bs=8, lr=2e-3, smoke=False, resum
             for g in opt.param_groups:
                 g["lr"] = lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac)))
             b = [fn(tr[j]) for j in order[b0:b0 + bs]]
-            x = torch.from_numpy(np.stack([v[0] for v in b])); y = torch.from_numpy(np.stack([v[1] for v in b]))
-            m = torch.from_numpy(np.stack([v[2] for v in b]))
+            x = torch.from_numpy(np.stack([v[0] for v in b])).to(device)
+            y = torch.from_numpy(np.stack([v[1] for v in b])).to(device)
+            m = torch.from_numpy(np.stack([v[2] for v in b])).to(device)
             loss = seg_loss(model(x), y, m)
             opt.zero_grad(); loss.backward(); opt.step()
             tl += float(loss); nb += 1
@@ -285,7 +288,7 @@ def train(kind, runs, out_models, minutes=6.0, bs=8, lr=2e-3, smoke=False, resum
 
 
 def export_best(kind, runs, out_models, case=None):
-    ck = torch.load(os.path.join(runs, "stage0_%s_best.pt" % kind))
+    ck = load_checkpoint(os.path.join(runs, "stage0_%s_best.pt" % kind))
     model = make_model(kind); model.load_state_dict(ck["model"]); model.eval()
     if case is None:
         case = load_case(C.VAL_IDS[0])

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 from . import common as C
 from .export import export_onnx, verify_cv2
+from .runtime import load_checkpoint, model_device
 
 TARGET_SIGMA = 5.0  # px on the 256 grid (2.5 converged too slowly on 2 shared cores)
 
@@ -250,7 +251,7 @@ def evaluate(model, cases, noise=0.5, zero_priors=False, seed=123):
             else:
                 pri, _ = make_priors(norm, present, rng, train=False, noise=noise)
             x = np.concatenate([np.transpose(s.img.astype(np.float32) / 255.0, (2, 0, 1)), pri], 0)
-            hm = model(torch.from_numpy(x[None]).float())[0].numpy()
+            hm = model(torch.from_numpy(x[None]).float().to(model_device(model)))[0].cpu().numpy()
             hc = C.decode_dark_lite(hm)
             pr = hc / 256.0 * np.array([s.W, s.H])
             for k in range(25):
@@ -282,20 +283,20 @@ def ema_update(ema, model, decay=EMA_DECAY):
 
 
 def train(runs, out_models, minutes=90.0, bs=4, lr=1e-3, width=24, resume=True, smoke=False,
-          export_every_min=20.0, seed=0, deadline=None):
+          export_every_min=20.0, seed=0, deadline=None, device="cpu"):
     """deadline: optional wall-clock epoch seconds; training (and the cosine schedule) ends by then."""
     torch.manual_seed(seed); np.random.seed(seed); random.seed(seed)
     os.makedirs(runs, exist_ok=True)
     ck_last = os.path.join(runs, "stage1_last.pt")
     ck_best = os.path.join(runs, "stage1_best.pt")
-    model = Stage1Net(width)
+    model = Stage1Net(width).to(device)
     print("[stage1] params %.2fM" % (sum(p.numel() for p in model.parameters()) / 1e6), flush=True)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     st = {"elapsed": 0.0, "epoch": 0, "step": 0, "best": 1e9, "last_export": -1e9, "minutes": minutes}
-    ema = Stage1Net(width)
+    ema = Stage1Net(width).to(device)
     ema.load_state_dict(model.state_dict())
     if resume and os.path.exists(ck_last) and not smoke:
-        ck = torch.load(ck_last)
+        ck = load_checkpoint(ck_last)
         model.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"]); st.update(ck["state"])
         # checkpoints from before the EMA start it from the current weights
         ema.load_state_dict(ck.get("ema", ck["model"]))
@@ -326,9 +327,9 @@ def train(runs, out_models, minutes=90.0, bs=4, lr=1e-3, width=24, resume=True, 
                 cur *= (st["step"] + 1) / 100
             set_lr(opt, cur)
             batch = [augment_sample(tr[j], rng) for j in order[b0:b0 + bs]]
-            x = torch.from_numpy(np.stack([b[0] for b in batch]))
-            y = torch.from_numpy(np.stack([b[1] for b in batch]))
-            m = torch.from_numpy(np.stack([b[2] for b in batch]))
+            x = torch.from_numpy(np.stack([b[0] for b in batch])).to(device)
+            y = torch.from_numpy(np.stack([b[1] for b in batch])).to(device)
+            m = torch.from_numpy(np.stack([b[2] for b in batch])).to(device)
             pred = model(x)
             loss = hm_loss(pred, y, m)
             opt.zero_grad(); loss.backward(); opt.step()
@@ -370,7 +371,7 @@ def train(runs, out_models, minutes=90.0, bs=4, lr=1e-3, width=24, resume=True, 
 
 
 def export_best(runs, out_models, case=None):
-    ck = torch.load(os.path.join(runs, "stage1_best.pt"))
+    ck = load_checkpoint(os.path.join(runs, "stage1_best.pt"))
     model = Stage1Net(ck["width"])
     model.load_state_dict(ck["model"]); model.eval()
     if case is None:

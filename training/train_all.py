@@ -26,6 +26,9 @@ def main(argv=None):
     ap.add_argument("--no-resume", action="store_true")
     ap.add_argument("--export-only", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                    help="where the segmenters, Stage 1 and Stage 2 train (auto: a CUDA GPU if "
+                         "PyTorch sees one); the tiny MLP and all exports run on the CPU")
     ap.add_argument("--stage1-minutes", type=float, default=88.0)
     ap.add_argument("--stage1-export-every", type=float, default=20.0)
     ap.add_argument("--stage1-deadline", default=None,
@@ -40,6 +43,9 @@ def main(argv=None):
     if a.runs is None:
         a.runs = "/tmp/cephtrace-smoke/runs" if a.smoke else "/root/cephtrace-runs"
     torch.set_num_threads(a.threads)
+    from .runtime import pick_device
+    device = pick_device(a.device)
+    print("[train_all] device %s, torch %s, %d CPU threads" % (device, torch.__version__, a.threads), flush=True)
     only = set(a.only.split(","))
     t0 = time.time()
     resume = not a.no_resume
@@ -54,14 +60,16 @@ def main(argv=None):
         if a.export_only:
             stage0.export_best("profile", a.runs, a.out)
         else:
-            stage0.train("profile", a.runs, a.out, minutes=a.profile_minutes, smoke=a.smoke, resume=resume)
+            stage0.train("profile", a.runs, a.out, minutes=a.profile_minutes, smoke=a.smoke, resume=resume,
+                         device=device)
     if "zones" in only:
         from . import stage0
         for z in ("z1", "z2", "z3", "z4"):
             if a.export_only:
                 stage0.export_best(z, a.runs, a.out)
             else:
-                stage0.train(z, a.runs, a.out, minutes=a.zone_minutes, smoke=a.smoke, resume=resume)
+                stage0.train(z, a.runs, a.out, minutes=a.zone_minutes, smoke=a.smoke, resume=resume,
+                             device=device)
     if "stage1" in only:
         from . import stage1
         if a.export_only:
@@ -75,13 +83,14 @@ def main(argv=None):
                 dl = calendar.timegm((t.tm_year, t.tm_mon, t.tm_mday, hh, mm, 0, 0, 0, 0))
                 print("[train_all] stage1 deadline %s UTC (in %.1f min)" % (a.stage1_deadline, (dl - time.time()) / 60), flush=True)
             stage1.train(a.runs, a.out, minutes=a.stage1_minutes, smoke=a.smoke, resume=resume,
-                         export_every_min=a.stage1_export_every, deadline=dl)
+                         export_every_min=a.stage1_export_every, deadline=dl, device=device)
     if "refine" in only:
         from . import refine
         if a.export_only:
             refine.export_best(a.runs, a.out)
         else:
-            refine.train(a.runs, a.out, minutes=a.refine_minutes, smoke=a.smoke, resume=resume)
+            refine.train(a.runs, a.out, minutes=a.refine_minutes, smoke=a.smoke, resume=resume,
+                         device=device)
     if a.smoke:
         n = 0
         for root, _, files in os.walk(a.out):

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from . import common as C
+from .runtime import load_checkpoint
 
 
 def main(argv=None):
@@ -24,7 +25,7 @@ def main(argv=None):
     torch.set_num_threads(2)
     lines = []
     from . import stage1 as S1
-    ck = torch.load(os.path.join(a.runs, "stage1_best.pt"))
+    ck = load_checkpoint(os.path.join(a.runs, "stage1_best.pt"))
     m = S1.Stage1Net(ck["width"]); m.load_state_dict(ck["model"]); m.eval()
     va = S1.load_cases(C.VAL_IDS, verbose=False)
     mre_gt, per = S1.evaluate(m, va, noise=0.5)
@@ -64,17 +65,17 @@ def main(argv=None):
     for k in ("profile", "z1", "z2", "z3", "z4"):
         p = os.path.join(a.runs, "stage0_%s_best.pt" % k)
         if os.path.exists(p):
-            d.append("%s %.3f" % (k, torch.load(p)["dice"]))
+            d.append("%s %.3f" % (k, load_checkpoint(p)["dice"]))
     lines.append("Stage 0 segmenters, validation Dice (thresholded, GT-derived labels and zone boxes): " + ", ".join(d) + ".")
     p = os.path.join(a.runs, "mlp_best.pt")
     if os.path.exists(p):
-        mk = torch.load(p)
+        mk = load_checkpoint(p)
         lines.append("0E MLP with clean GT anchors: MRE %.2f mm (" % mk["val_mre"] +
                      ", ".join("%s %.1f" % kv for kv in mk["per"].items()) + ").")
     p = os.path.join(a.runs, "refine_best.pt")
     if os.path.exists(p):
         from . import refine as R
-        rk = torch.load(p)
+        rk = load_checkpoint(p)
         net = R.RefineNet(); net.load_state_dict(rk["model"])
         after, before = R.evaluate(net, R.load_cases(C.VAL_IDS, verbose=False))
         lines.append("Stage 2 refinement (best step %d), one pass from truth + N(0, 2 mm) per axis, all "
