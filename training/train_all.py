@@ -31,6 +31,10 @@ def main(argv=None):
                          "PyTorch sees one); the tiny MLP and all exports run on the CPU")
     ap.add_argument("--stage1-minutes", type=float, default=88.0)
     ap.add_argument("--stage1-export-every", type=float, default=20.0)
+    ap.add_argument("--stage1-batch", type=int, default=4, help="Stage 1 batch size (a GPU can take more)")
+    ap.add_argument("--stage1-width", type=int, default=24,
+                    help="HRNet branch width (24: 3.7 M parameters, 14 MB; the file grows with its "
+                         "square, and models/ must stay under 30 MB)")
     ap.add_argument("--stage1-deadline", default=None,
                     help="UTC wall-clock HH:MM (today) by which Stage 1 must stop and export")
     ap.add_argument("--refine-minutes", type=float, default=70.0)
@@ -83,7 +87,8 @@ def main(argv=None):
                 dl = calendar.timegm((t.tm_year, t.tm_mon, t.tm_mday, hh, mm, 0, 0, 0, 0))
                 print("[train_all] stage1 deadline %s UTC (in %.1f min)" % (a.stage1_deadline, (dl - time.time()) / 60), flush=True)
             stage1.train(a.runs, a.out, minutes=a.stage1_minutes, smoke=a.smoke, resume=resume,
-                         export_every_min=a.stage1_export_every, deadline=dl, device=device)
+                         export_every_min=a.stage1_export_every, deadline=dl, device=device,
+                         width=a.stage1_width, bs=a.stage1_batch)
     if "refine" in only:
         from . import refine
         if a.export_only:
