@@ -120,6 +120,10 @@ struct LandmarkReport {
   std::string name;
   ErrorStats stats;
   size_t unpredicted = 0;
+  // Mean signed error (prediction − truth, mm; image axes: x right, y down). A large bias
+  // next to the MRE means a systematic offset — e.g. another annotation convention — rather
+  // than scatter.
+  double bias_x_mm = 0, bias_y_mm = 0;
 };
 
 struct Observation {

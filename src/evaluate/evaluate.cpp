@@ -2,6 +2,7 @@
 #include "cephtrace/evaluate.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cmath>
 #include <fstream>
@@ -217,6 +218,7 @@ EvaluationReport evaluate(const std::vector<GroundTruth>& ground_truth,
 
   const std::set<std::string> wanted(options.landmarks.begin(), options.landmarks.end());
   std::map<std::string, std::vector<double>> errors_by_landmark;
+  std::map<std::string, std::array<double, 2>> offset_sum_by_landmark;  // signed x, y (mm)
   std::map<std::string, size_t> unpredicted_by_landmark;
   std::vector<std::vector<double>> errors_by_image;
   for (const auto& gt : ground_truth) {
@@ -252,6 +254,9 @@ EvaluationReport evaluate(const std::vector<GroundTruth>& ground_truth,
       const double mm = px * scale.mm_per_px;
       image_errors.push_back(mm);
       errors_by_landmark[g.name].push_back(mm);
+      auto& offset_sum = offset_sum_by_landmark[g.name];
+      offset_sum[0] += (p->x - g.x) * scale.mm_per_px;
+      offset_sum[1] += (p->y - g.y) * scale.mm_per_px;
       report.observations.push_back({gt.stem, g.name, px, mm});
     }
     out.n = image_errors.size();
@@ -275,7 +280,12 @@ EvaluationReport evaluate(const std::vector<GroundTruth>& ground_truth,
   for (const auto& name : names) {
     const auto& e = errors_by_landmark[name];
     if (e.empty() && !unpredicted_by_landmark.count(name)) continue;  // not in this ground truth
-    report.landmarks.push_back({name, compute_error_stats(e, options.sdr_thresholds_mm), unpredicted_by_landmark[name]});
+    LandmarkReport l{name, compute_error_stats(e, options.sdr_thresholds_mm), unpredicted_by_landmark[name]};
+    if (!e.empty()) {
+      l.bias_x_mm = offset_sum_by_landmark[name][0] / e.size();
+      l.bias_y_mm = offset_sum_by_landmark[name][1] / e.size();
+    }
+    report.landmarks.push_back(std::move(l));
     all_errors.insert(all_errors.end(), e.begin(), e.end());
   }
   report.overall = compute_error_stats(all_errors, options.sdr_thresholds_mm);
@@ -328,6 +338,7 @@ nlohmann::json to_json(const EvaluationReport& r) {
     auto s = stats_json(l.stats, r.thresholds_mm);
     s["name"] = l.name;
     s["unpredicted"] = l.unpredicted;
+    s["bias_mm"] = {{"x", l.bias_x_mm}, {"y", l.bias_y_mm}};
     lms.push_back(std::move(s));
   }
   auto& images = j["images"] = nlohmann::json::array();
@@ -356,21 +367,25 @@ std::string to_markdown(const EvaluationReport& r, bool sort_by_error) {
   if (!r.title.empty()) md << "### " << r.title << "\n\n";
   md << "| landmark | n | MRE (mm) | SD | median | p95 |";
   for (double t : r.thresholds_mm) md << " SDR " << threshold_key(t) << " mm |";
-  md << "\n|---|---:|---:|---:|---:|---:|";
+  md << " bias x, y (mm) |\n|---|---:|---:|---:|---:|---:|";
   for (size_t t = 0; t < r.thresholds_mm.size(); ++t) md << "---:|";
-  md << "\n";
-  auto row = [&](const std::string& name, const ErrorStats& s) {
+  md << "---:|\n";
+  auto row = [&](const std::string& name, const ErrorStats& s, const LandmarkReport* l) {
     md << "| " << name << " | " << s.n << " | " << format_number(s.mre, 2) << " | " << format_number(s.sd, 2)
        << " | " << format_number(s.median, 2) << " | " << format_number(s.p95, 2) << " |";
     for (double f : s.sdr) md << " " << percent(f) << " % |";
+    if (l && s.n > 0)
+      md << " " << format_number(l->bias_x_mm, 2) << ", " << format_number(l->bias_y_mm, 2) << " |";
+    else
+      md << "  |";
     md << "\n";
   };
   std::vector<const LandmarkReport*> rows;
   for (const auto& l : r.landmarks) rows.push_back(&l);
   if (sort_by_error)  // worst first: the landmarks that need attention lead the table
     std::stable_sort(rows.begin(), rows.end(), [](auto* a, auto* b) { return a->stats.mre > b->stats.mre; });
-  for (const auto* l : rows) row(l->name, l->stats);
-  row("**all**", r.overall);
+  for (const auto* l : rows) row(l->name, l->stats, l);
+  row("**all**", r.overall, nullptr);
   size_t scored = 0;
   std::vector<std::string> skipped;
   for (const auto& i : r.images) {

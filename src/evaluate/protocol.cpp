@@ -66,10 +66,21 @@ std::string pct(const ErrorStats& s, size_t i) {
 }
 std::string mm(const ErrorStats& s, double v) { return s.n ? format_number(v, 2) : "-"; }
 
-const ErrorStats* landmark_stats(const EvaluationReport& r, const std::string& name) {
+const LandmarkReport* landmark_report(const EvaluationReport& r, const std::string& name) {
   for (const auto& l : r.landmarks)
-    if (l.name == name) return &l.stats;
+    if (l.name == name) return &l;
   return nullptr;
+}
+
+const ErrorStats* landmark_stats(const EvaluationReport& r, const std::string& name) {
+  const LandmarkReport* l = landmark_report(r, name);
+  return l ? &l->stats : nullptr;
+}
+
+// "x, y" mean signed error in mm, or "-".
+std::string bias_cell(const LandmarkReport* l) {
+  if (!l || l->stats.n == 0) return "-";
+  return format_number(l->bias_x_mm, 2) + ", " + format_number(l->bias_y_mm, 2);
 }
 
 size_t scored_images(const EvaluationReport& r) {
@@ -169,14 +180,17 @@ std::string to_markdown(const IsbiProtocolReport& r) {
 
   summary_table(md, {&r.test1, &r.test1_dedup, &r.test2}, th);
 
-  md << "\nPer landmark (ISBI order):\n\n| # | landmark | Test1 MRE | Test1 " << sdr_label << " | Test2 MRE | Test2 "
-     << sdr_label << " |\n|---:|---|---:|---:|---:|---:|\n";
+  md << "\nPer landmark (ISBI order; bias = mean signed error x, y in mm, image axes, x right and "
+        "y down):\n\n| # | landmark | Test1 MRE | Test1 " << sdr_label << " | Test1 bias | Test2 MRE | Test2 "
+     << sdr_label << " | Test2 bias |\n|---:|---|---:|---:|---:|---:|---:|---:|\n";
   const auto& isbi19 = isbi_landmark_names();
   for (size_t k = 0; k < isbi19.size(); ++k) {
     const auto* a = landmark_stats(r.test1, isbi19[k]);
     const auto* b = landmark_stats(r.test2, isbi19[k]);
     md << "| " << k + 1 << " | " << isbi19[k] << " | " << (a ? mm(*a, a->mre) : "-") << " | "
-       << (a ? pct(*a, i2) : "-") << " | " << (b ? mm(*b, b->mre) : "-") << " | " << (b ? pct(*b, i2) : "-") << " |\n";
+       << (a ? pct(*a, i2) : "-") << " | " << bias_cell(landmark_report(r.test1, isbi19[k])) << " | "
+       << (b ? mm(*b, b->mre) : "-") << " | " << (b ? pct(*b, i2) : "-") << " | "
+       << bias_cell(landmark_report(r.test2, isbi19[k])) << " |\n";
   }
 
   md << "\nCL-Detection 2023 extra landmarks (test images that have them; CL-2023 labels):\n\n"

@@ -55,6 +55,24 @@ TEST(Evaluate, GlobalSpacingHandComputedErrors) {
   EXPECT_DOUBLE_EQ(r.observations[0].error_px, 50.0);
 }
 
+// The bias is the mean SIGNED offset per axis: opposite offsets cancel, a shared one stays.
+TEST(Evaluate, BiasIsTheMeanSignedOffsetPerLandmark) {
+  const std::vector<GroundTruth> truth{gt("1", {{"S", 100, 100}, {"N", 500, 100}}),
+                                       gt("2", {{"S", 100, 100}, {"N", 500, 100}})};
+  const std::vector<PredictedImage> preds{pred("1", {{"S", 130, 90}, {"N", 520, 100}}),
+                                          pred("2", {{"S", 110, 110}, {"N", 480, 100}})};
+  EvaluationOptions o;
+  o.pixel_spacing_mm = 0.1;
+  const auto r = evaluate(truth, preds, o);
+  EXPECT_NEAR(landmark(r, "S").bias_x_mm, 2.0, 1e-12);  // (+3 mm + 1 mm) / 2
+  EXPECT_NEAR(landmark(r, "S").bias_y_mm, 0.0, 1e-12);  // (−1 mm + 1 mm) / 2
+  EXPECT_NEAR(landmark(r, "N").bias_x_mm, 0.0, 1e-12);  // ±2 mm cancel; the MRE does not
+  EXPECT_DOUBLE_EQ(landmark(r, "N").stats.mre, 2.0);
+  const auto j = to_json(r);
+  EXPECT_NEAR(j["landmarks"][0]["bias_mm"]["x"].get<double>(), 2.0, 1e-12);
+  EXPECT_NE(to_markdown(r).find("| 2.00, 0.00 |"), std::string::npos);
+}
+
 TEST(Evaluate, ReferenceScaleUsesSellaNasionOf71mm) {
   // |S−N| = 710 px → 0.1 mm/px; the S error of 20 px is 2 mm. Image 152 has no N: skipped.
   const std::vector<GroundTruth> truth{gt("151", {{"S", 0, 0}, {"N", 710, 0}}, 0.5),
