@@ -226,7 +226,8 @@ CommandRunner add_evaluate_command(CLI::App& app) {
       "evaluate",
       "Landmark accuracy against ground truth (one <stem>.json per image in --gt-dir), from saved "
       "predictions (--predictions) or by running the model (--image-dir).\n"
-      "Per landmark and overall: n, MRE, SD, median, p95, SDR (error <= threshold), bootstrap 95 % CI.\n"
+      "Per landmark and overall: n, MRE, SD, median, p95, SDR (error <= threshold), bootstrap 95 % CI;\n"
+      "per landmark also the bias (mean signed error x, y in mm).\n"
       "--protocol isbi2015: the literature protocol (Test1, Test1 without duplicates, Test2, 0.1 mm/px);\n"
       "--protocol isbi2015-interobserver: senior vs alternate annotations.");
   sub->add_option("--gt-dir", args->gt_dir, "folder of canonical ground truth <stem>.json")
