@@ -24,6 +24,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import common as C
+from . import loader as L
+from . import pack as P
 from .export import export_onnx, verify_cv2
 from .runtime import load_checkpoint, model_device
 from .stage1 import Basic, cbr, intensity_aug
@@ -111,29 +113,38 @@ def load_cases(ids, verbose=True):
     for i in ids:
         c = Case()
         c.id = i
-        g = C.load_grey_mirrored(i)
-        pts, _ = C.load_landmarks(i, grey=g)
-        H, W = g.shape
-        c.img = resample(g)
+        if P.PACK:
+            c.img, pts, W, H = P.case(i)
+        else:
+            g = C.load_grey_mirrored(i)
+            pts, _ = C.load_landmarks(i, grey=g)
+            H, W = g.shape
+            c.img = resample(g)
         gh, gw = c.img.shape
         c.W, c.H = W, H
         c.pts = pts
         c.gpts = to_grid(pts, W, H, gw, gh)   # NaN stays NaN
         cases.append(c)
     if verbose:
-        print("[refine] loaded %d cases in %.1fs" % (len(cases), time.time() - t), flush=True)
+        print("[refine] loaded %d cases in %.1fs%s" % (len(cases), time.time() - t,
+                                                       " from " + P.PACK if P.PACK else ""), flush=True)
     return cases
+
+
+def target_on(xy_hm, present):
+    """Landmarks whose target Gaussian is drawn: present and within 3σ of the heatmap."""
+    lo, hi = -3 * SIGMA, HM + 3 * SIGMA
+    with np.errstate(invalid="ignore"):
+        return present & (xy_hm[:, 0] > lo) & (xy_hm[:, 0] < hi) & (xy_hm[:, 1] > lo) & (xy_hm[:, 1] < hi)
 
 
 def render_target(xy_hm, present):
     g = np.arange(HM, dtype=np.float32)
     t = np.zeros((NLM, HM, HM), np.float32)
     s2 = 2 * SIGMA ** 2
-    for k in range(NLM):
-        if present[k]:
-            cx, cy = xy_hm[k]
-            if -3 * SIGMA < cx < HM + 3 * SIGMA and -3 * SIGMA < cy < HM + 3 * SIGMA:
-                t[k] = np.exp(-((g - cy) ** 2) / s2)[:, None] * np.exp(-((g - cx) ** 2) / s2)[None, :]
+    for k in np.flatnonzero(target_on(xy_hm, present)):
+        cx, cy = xy_hm[k]
+        t[k] = np.exp(-((g - cy) ** 2) / s2)[:, None] * np.exp(-((g - cx) ** 2) / s2)[None, :]
     return t
 
 
@@ -161,7 +172,26 @@ def make_train_patch(c, k, rng):
         x = cv2.resize(small, (PATCH, PATCH), interpolation=cv2.INTER_LINEAR)
     present = ~np.isnan(pts[:, 0])
     hm = (np.nan_to_num(pts) + 0.5) / STRIDE - 0.5
-    return zscore(x)[None], render_target(hm, present), present.astype(np.float32)
+    # positions, not maps: to_network draws the target Gaussians on the training device
+    return zscore(x)[None], hm.astype(np.float32), target_on(hm, present), present
+
+
+def to_network(x, hm_xy, on, present):
+    """A batch of make_train_patch outputs -> (input, target (B,25,64,64), mask); the target is
+    render_target's (checked in the smoke run)."""
+    return x, L.gaussians(hm_xy, on, SIGMA, HM), present.float()
+
+
+class _PatchSamples:
+    """Sample n of the training stream: a random case, a random labelled landmark of it."""
+
+    def __init__(self, cases):
+        self.cases = cases
+
+    def __call__(self, n, rng):
+        c = self.cases[rng.integers(len(self.cases))]
+        present = np.flatnonzero(~np.isnan(c.gpts[:, 0]))
+        return make_train_patch(c, int(rng.choice(present)), rng)
 
 
 def engine_patch(img, centre):
@@ -223,24 +253,27 @@ def evaluate(model, cases, seed=7, sd_mm=2.0):
 
 # ------------------------------------------------------------------ train
 def train(runs, out_models, minutes=60.0, bs=24, lr=2e-3, resume=True, smoke=False, seed=0,
-          export_every_min=15.0, device="cpu"):
+          export_every_min=15.0, device="cpu", workers=0, eval_every_s=240.0):
+    """eval_every_s: seconds of training between validations (and best-checkpoint saves)."""
     torch.manual_seed(seed); np.random.seed(seed); random.seed(seed)
+    device = torch.device(device)
     os.makedirs(runs, exist_ok=True)
     ck_last = os.path.join(runs, "refine_last.pt")
     ck_best = os.path.join(runs, "refine_best.pt")
     model = RefineNet().to(device)
     print("[refine] params %.3fM" % (sum(p.numel() for p in model.parameters()) / 1e6), flush=True)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    st = {"elapsed": 0.0, "step": 0, "best": 1e9, "last_export": 0.0, "last_eval": 0.0}
+    st = {"elapsed": 0.0, "step": 0, "samples": 0, "best": 1e9, "last_export": 0.0, "last_eval": 0.0}
     if resume and os.path.exists(ck_last) and not smoke:
         ck = load_checkpoint(ck_last)
         model.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"]); st.update(ck["state"])
+        st.setdefault("samples", st["step"] * bs)
         print("[refine] resumed at step %d, %.1f min, best %.3f mm" % (st["step"], st["elapsed"] / 60, st["best"]), flush=True)
     tr = load_cases([1, 2] if smoke else C.TRAIN_IDS)
     va = load_cases([141] if smoke else C.VAL_IDS)
-    rng = np.random.default_rng(seed + st["step"])
+    stream = L.batches(_PatchSamples(tr), seed, st["samples"], bs, workers, device)
     budget = minutes * 60.0
-    eval_every = 0.0 if smoke else 240.0
+    eval_every = 0.0 if smoke else eval_every_s
     t_mark = time.time(); tl, nb = 0.0, 0
     model.train()
     while True:
@@ -250,17 +283,10 @@ def train(runs, out_models, minutes=60.0, bs=24, lr=2e-3, resume=True, smoke=Fal
             cur *= (st["step"] + 1) / 100
         for g in opt.param_groups:
             g["lr"] = cur
-        batch = []
-        while len(batch) < bs:
-            c = tr[rng.integers(len(tr))]
-            present = np.flatnonzero(~np.isnan(c.gpts[:, 0]))
-            batch.append(make_train_patch(c, int(rng.choice(present)), rng))
-        x = torch.from_numpy(np.stack([b[0] for b in batch]).astype(np.float32)).to(device)
-        y = torch.from_numpy(np.stack([b[1] for b in batch])).to(device)
-        m = torch.from_numpy(np.stack([b[2] for b in batch])).to(device)
+        x, y, m = to_network(*next(stream))
         loss = hm_loss(model(x), y, m)
         opt.zero_grad(); loss.backward(); opt.step()
-        tl += float(loss); nb += 1; st["step"] += 1
+        tl += float(loss); nb += 1; st["step"] += 1; st["samples"] += len(x)
         now = time.time(); st["elapsed"] += now - t_mark; t_mark = now
         done = st["elapsed"] >= budget or (smoke and st["step"] >= 3)
         if done or st["elapsed"] - st["last_eval"] >= eval_every:
@@ -282,7 +308,21 @@ def train(runs, out_models, minutes=60.0, bs=24, lr=2e-3, resume=True, smoke=Fal
             t_mark = time.time()
         if done:
             break
+    if smoke:
+        check_device_targets(tr[0])
     return st
+
+
+def check_device_targets(case):
+    """The device-drawn targets equal render_target (smoke run check)."""
+    rng = np.random.default_rng(5)
+    for k in np.flatnonzero(~np.isnan(case.gpts[:, 0]))[:8]:
+        x, hm, on, present = make_train_patch(case, int(k), rng)
+        _, tgt, _ = to_network(*(torch.from_numpy(np.asarray(v))[None] for v in (x, hm, on, present)))
+        err = float(np.abs(tgt[0].numpy() - render_target(hm, present)).max())
+        if err > 1e-5:
+            raise SystemExit("[refine] device-drawn targets differ from render_target by %.2e" % err)
+    print("[refine] device-drawn targets match render_target (8 patches)", flush=True)
 
 
 def export_best(runs, out_models, case=None):

@@ -11,6 +11,8 @@ def pick_device(name="auto"):
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
         raise SystemExit("--device cuda: this PyTorch (%s) sees no CUDA GPU" % torch.__version__)
+    if name == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed input shapes: pick the fastest kernels once
     return torch.device(name)
 
 

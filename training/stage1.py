@@ -12,6 +12,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import common as C
+from . import loader as L
+from . import pack as P
 from .export import export_onnx, verify_cv2
 from .runtime import load_checkpoint, model_device
 
@@ -123,21 +125,25 @@ class Sample:
 
 
 def load_cases(ids, verbose=True):
+    from PIL import Image
     cases = []
     t = time.time()
     for i in ids:
         s = Sample()
         s.id = i
-        g = C.load_grey_mirrored(i)
-        s.pts, _ = C.load_landmarks(i, grey=g)
-        H, W = g.shape
-        s.W, s.H = W, H
-        rgb = C.load_rgb_mirrored(i)
-        from PIL import Image
+        if P.PACK:
+            grid, s.pts, s.W, s.H = P.case(i)
+            rgb = Image.fromarray(grid).convert("RGB")
+        else:
+            g = C.load_grey_mirrored(i)
+            s.pts, _ = C.load_landmarks(i, grey=g)
+            s.H, s.W = g.shape
+            rgb = C.load_rgb_mirrored(i)
         s.img = np.asarray(rgb.resize((512, 512), Image.BILINEAR), np.uint8)  # (512,512,3)
         cases.append(s)
     if verbose:
-        print("[stage1] loaded %d cases in %.1fs" % (len(cases), time.time() - t), flush=True)
+        print("[stage1] loaded %d cases in %.1fs%s" % (len(cases), time.time() - t,
+                                                       " from " + P.PACK if P.PACK else ""), flush=True)
     return cases
 
 
@@ -167,10 +173,11 @@ def intensity_aug(img, rng):
     return x
 
 
-def make_priors(norm, present, rng, train=True, noise=0.5):
-    """Realistic Stage-0-like priors from GT: jitter, dropout, degraded mode."""
+def prior_points(norm, present, rng, train=True, noise=0.5):
+    """Realistic Stage-0-like prior positions from GT: jitter, dropout, degraded (all-zero) mode.
+    Returns (normalised (25,2), on (25,) bool)."""
     if train and rng.random() < 0.15:
-        return np.zeros((25, 512, 512), np.float32), "zero"
+        return np.zeros((25, 2)), np.zeros(25, bool)
     p = norm.copy()
     pres = present.copy()
     if train:
@@ -183,7 +190,13 @@ def make_priors(norm, present, rng, train=True, noise=0.5):
     p = p + jit / 256.0
     if train:
         pres &= rng.random(25) > 0.15
-    return C.upsample_priors(C.render_priors256(p, pres)), "gt"
+    return p, pres
+
+
+def make_priors(norm, present, rng, train=True, noise=0.5):
+    """(25,512,512) prior channels as the engine renders them, from prior_points."""
+    p, pres = prior_points(norm, present, rng, train=train, noise=noise)
+    return C.upsample_priors(C.render_priors256(p, pres))
 
 
 def make_target(norm, present):
@@ -225,9 +238,21 @@ def augment_sample(s, rng, train=True):
         x = img.astype(np.float32) / 255.0
     present &= (p512[:, 0] >= 0) & (p512[:, 0] < 512) & (p512[:, 1] >= 0) & (p512[:, 1] < 512)
     norm = p512 / 512.0
-    pri, _ = make_priors(norm, present, rng, train=train)
-    inp = np.concatenate([np.transpose(x, (2, 0, 1)), pri], 0).astype(np.float32)
-    return inp, make_target(norm, present), present.astype(np.float32)
+    pri, pri_on = prior_points(norm, present, rng, train=train)
+    # positions, not maps: to_network draws the Gaussians on the training device
+    return (np.ascontiguousarray(np.transpose(x, (2, 0, 1)), np.float32), (256.0 * pri).astype(np.float32),
+            pri_on, (256.0 * norm).astype(np.float32), present)
+
+
+_SIGMA25_T = torch.from_numpy(C.SIGMA25)
+
+
+def to_network(x, pri_xy, pri_on, tgt_xy, present):
+    """A batch of augment_sample outputs -> (input (B,28,512,512), target (B,25,256,256), mask),
+    the same maps as make_priors / make_target (checked in the smoke run)."""
+    pri = L.upsample2(L.gaussians(pri_xy, pri_on, _SIGMA25_T, 256))
+    tgt = L.gaussians(tgt_xy, present, TARGET_SIGMA, 256)
+    return torch.cat([x, pri], 1), tgt, present.float()
 
 
 def hm_loss(pred, tgt, mask):
@@ -249,7 +274,7 @@ def evaluate(model, cases, noise=0.5, zero_priors=False, seed=123):
             if zero_priors:
                 pri = np.zeros((25, 512, 512), np.float32)
             else:
-                pri, _ = make_priors(norm, present, rng, train=False, noise=noise)
+                pri = make_priors(norm, present, rng, train=False, noise=noise)
             x = np.concatenate([np.transpose(s.img.astype(np.float32) / 255.0, (2, 0, 1)), pri], 0)
             hm = model(torch.from_numpy(x[None]).float().to(model_device(model)))[0].cpu().numpy()
             hc = C.decode_dark_lite(hm)
@@ -282,73 +307,87 @@ def ema_update(ema, model, decay=EMA_DECAY):
             e.copy_(m)
 
 
+class _EpochSamples:
+    """Sample n of the training stream: epoch n // N visits the N cases in a fixed shuffle."""
+
+    def __init__(self, cases, seed):
+        self.cases, self.seed = cases, seed
+
+    def __call__(self, n, rng):
+        e, p = divmod(n, len(self.cases))
+        j = np.random.default_rng((self.seed, e)).permutation(len(self.cases))[p]
+        return augment_sample(self.cases[j], rng)
+
+
 def train(runs, out_models, minutes=90.0, bs=4, lr=1e-3, width=24, resume=True, smoke=False,
-          export_every_min=20.0, seed=0, deadline=None, device="cpu"):
-    """deadline: optional wall-clock epoch seconds; training (and the cosine schedule) ends by then."""
+          export_every_min=20.0, seed=0, deadline=None, device="cpu", workers=0, eval_every_s=0.0):
+    """deadline: optional wall-clock epoch seconds; training (and the cosine schedule) ends by then.
+    Validation runs at the end of an epoch once eval_every_s seconds have passed since the last
+    (0: every epoch; a GPU runs an epoch in a second or two)."""
     torch.manual_seed(seed); np.random.seed(seed); random.seed(seed)
+    device = torch.device(device)
     os.makedirs(runs, exist_ok=True)
     ck_last = os.path.join(runs, "stage1_last.pt")
     ck_best = os.path.join(runs, "stage1_best.pt")
     model = Stage1Net(width).to(device)
     print("[stage1] params %.2fM" % (sum(p.numel() for p in model.parameters()) / 1e6), flush=True)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    st = {"elapsed": 0.0, "epoch": 0, "step": 0, "best": 1e9, "last_export": -1e9, "minutes": minutes}
+    st = {"elapsed": 0.0, "epoch": 0, "step": 0, "samples": 0, "best": 1e9, "last_export": -1e9,
+          "minutes": minutes}
     ema = Stage1Net(width).to(device)
     ema.load_state_dict(model.state_dict())
+    if smoke:
+        tr = load_cases([1, 2]); va = load_cases([141])
+    else:
+        tr = load_cases(C.TRAIN_IDS); va = load_cases(C.VAL_IDS)
     if resume and os.path.exists(ck_last) and not smoke:
         ck = load_checkpoint(ck_last)
         model.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"]); st.update(ck["state"])
         # checkpoints from before the EMA start it from the current weights
         ema.load_state_dict(ck.get("ema", ck["model"]))
+        if "samples" not in ck["state"]:  # checkpoints from before the sample stream
+            st["samples"] = st["epoch"] * len(tr)
         st["minutes"] = minutes
         print("[stage1] resumed at epoch %d, %.1f min elapsed, best %.3f mm" %
               (st["epoch"], st["elapsed"] / 60, st["best"]), flush=True)
-    if smoke:
-        tr = load_cases([1, 2]); va = load_cases([141])
-    else:
-        tr = load_cases(C.TRAIN_IDS); va = load_cases(C.VAL_IDS)
     budget = minutes * 60.0
-    rng = np.random.default_rng(seed + st["epoch"])
+    stream = L.batches(_EpochSamples(tr, seed), seed, st["samples"], bs, workers, device)
     wall0, el0 = time.time(), st["elapsed"]
     model.train()
     t_mark = time.time()
+    t_eval = time.time()
     max_steps = 3 if smoke else None
-    done = False
+    tl, nb, done = 0.0, 0, False
     while not done:
-        order = rng.permutation(len(tr))
-        tl, nb = 0.0, 0
-        t_ep = time.time()
-        for b0 in range(0, len(order), bs):
-            frac = min(1.0, st["elapsed"] / budget)
-            if deadline is not None:
-                frac = max(frac, min(1.0, (el0 + time.time() - wall0) / max(1.0, el0 + deadline - wall0)))
-            cur = lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac)))
-            if st["step"] < 100:
-                cur *= (st["step"] + 1) / 100
-            set_lr(opt, cur)
-            batch = [augment_sample(tr[j], rng) for j in order[b0:b0 + bs]]
-            x = torch.from_numpy(np.stack([b[0] for b in batch])).to(device)
-            y = torch.from_numpy(np.stack([b[1] for b in batch])).to(device)
-            m = torch.from_numpy(np.stack([b[2] for b in batch])).to(device)
-            pred = model(x)
-            loss = hm_loss(pred, y, m)
-            opt.zero_grad(); loss.backward(); opt.step()
-            ema_update(ema, model)
-            tl += float(loss); nb += 1
-            st["step"] += 1
-            now = time.time(); st["elapsed"] += now - t_mark; t_mark = now
-            if smoke and st["step"] >= max_steps:
-                break
-            if st["elapsed"] >= budget or (deadline is not None and time.time() >= deadline):
-                done = True
-                break
-        st["epoch"] += 1
+        frac = min(1.0, st["elapsed"] / budget)
+        if deadline is not None:
+            frac = max(frac, min(1.0, (el0 + time.time() - wall0) / max(1.0, el0 + deadline - wall0)))
+        cur = lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac)))
+        if st["step"] < 100:
+            cur *= (st["step"] + 1) / 100
+        set_lr(opt, cur)
+        x, y, m = to_network(*next(stream))
+        loss = hm_loss(model(x), y, m)
+        opt.zero_grad(); loss.backward(); opt.step()
+        ema_update(ema, model)
+        tl += float(loss); nb += 1
+        st["step"] += 1
+        st["samples"] += len(x)
+        now = time.time(); st["elapsed"] += now - t_mark; t_mark = now
+        done = (st["elapsed"] >= budget or (deadline is not None and time.time() >= deadline)
+                or (smoke and st["step"] >= max_steps))
+        epoch_end = st["samples"] // len(tr) > st["epoch"]
+        st["epoch"] = st["samples"] // len(tr)
+        if not (done or (epoch_end and time.time() - t_eval >= eval_every_s)):
+            continue
+        n_eval = st.get("evals", 0) + 1
+        st["evals"] = n_eval
         mre, per = evaluate(ema, va, noise=0.5)
-        mre0, _ = evaluate(ema, va, zero_priors=True) if (st["epoch"] % 5 == 0 or done or smoke) else (float("nan"), None)
-        t_mark = time.time()
-        print(time.strftime("%H:%M:%S ") + "[stage1] ep %d step %d loss %.4f lr %.2e ep_time %.0fs elapsed %.1f/%.0f min | val MRE %.3f mm (zero-prior %.3f) best %.3f" %
-              (st["epoch"], st["step"], tl / max(nb, 1), cur, time.time() - t_ep, st["elapsed"] / 60,
+        mre0, _ = evaluate(ema, va, zero_priors=True) if (n_eval % 5 == 0 or done or smoke) else (float("nan"), None)
+        print(time.strftime("%H:%M:%S ") + "[stage1] ep %d step %d loss %.4f lr %.2e %.0fs elapsed %.1f/%.0f min | val MRE %.3f mm (zero-prior %.3f) best %.3f" %
+              (st["epoch"], st["step"], tl / max(nb, 1), cur, time.time() - t_eval, st["elapsed"] / 60,
                minutes, mre, mre0, min(st["best"], mre)), flush=True)
+        tl, nb = 0.0, 0
         if mre < st["best"]:
             st["best"] = mre
             torch.save({"model": ema.state_dict(), "width": width, "val_mre": mre, "per": per,
@@ -363,11 +402,26 @@ def train(runs, out_models, minutes=90.0, bs=4, lr=1e-3, width=24, resume=True, 
                 export_best(runs, out_models, va[0])
             except Exception as e:  # never kill training because of an export problem
                 print("[stage1] export failed: %r" % (e,), flush=True)
-            t_mark = time.time()
+        t_mark = t_eval = time.time()
     if smoke:
+        check_device_maps(tr[0])
         torch.save({"model": model.state_dict(), "width": width, "val_mre": 0, "per": [], "epoch": 0}, ck_best)
         export_best(runs, out_models, va[0])
     return st
+
+
+def check_device_maps(case):
+    """The device-drawn input and target equal make_priors / make_target (smoke run check)."""
+    rng = np.random.default_rng(5)
+    for _ in range(8):
+        x, pxy, pon, txy, present = augment_sample(case, rng)
+        inp, tgt, _ = to_network(*(torch.from_numpy(np.asarray(v))[None] for v in (x, pxy, pon, txy, present)))
+        ref_p = C.upsample_priors(C.render_priors256(pxy / 256.0, pon))
+        ref_t = make_target(txy / 256.0, present)
+        err = max(float(np.abs(inp[0, 3:].numpy() - ref_p).max()), float(np.abs(tgt[0].numpy() - ref_t).max()))
+        if err > 1e-4:
+            raise SystemExit("[stage1] device-drawn maps differ from the engine's renderer by %.2e" % err)
+    print("[stage1] device-drawn priors and targets match the numpy renderers (8 samples)", flush=True)
 
 
 def export_best(runs, out_models, case=None):
@@ -378,7 +432,7 @@ def export_best(runs, out_models, case=None):
         case = load_cases([141], verbose=False)[0]
     present = ~np.isnan(case.pts[:, 0])
     norm = np.where(present[:, None], case.pts / np.array([case.W, case.H]), 0.0)
-    pri, _ = make_priors(norm, present, np.random.default_rng(0), train=False, noise=0.5)
+    pri = make_priors(norm, present, np.random.default_rng(0), train=False, noise=0.5)
     x = np.concatenate([np.transpose(case.img.astype(np.float32) / 255.0, (2, 0, 1)), pri], 0)
     ex = torch.from_numpy(x[None]).float()
     path = os.path.join(out_models, "stage1", "v4_stage1.onnx")

@@ -32,12 +32,21 @@ def main(argv=None):
     ap.add_argument("--stage1-minutes", type=float, default=88.0)
     ap.add_argument("--stage1-export-every", type=float, default=20.0)
     ap.add_argument("--stage1-batch", type=int, default=4, help="Stage 1 batch size (a GPU can take more)")
+    ap.add_argument("--stage1-lr", type=float, default=1e-3, help="Stage 1 peak learning rate (Adam)")
     ap.add_argument("--stage1-width", type=int, default=24,
                     help="HRNet branch width (24: 3.7 M parameters, 14 MB; the file grows with its "
                          "square, and models/ must stay under 30 MB)")
     ap.add_argument("--stage1-deadline", default=None,
                     help="UTC wall-clock HH:MM (today) by which Stage 1 must stop and export")
     ap.add_argument("--refine-minutes", type=float, default=70.0)
+    ap.add_argument("--refine-batch", type=int, default=24, help="Stage 2 batch size (a GPU can take more)")
+    ap.add_argument("--workers", type=int, default=0,
+                    help="processes making Stage 1 / Stage 2 training samples (0: the training process; "
+                         "a GPU machine needs several to keep the GPU busy)")
+    ap.add_argument("--stage1-eval-every", type=float, default=0.0,
+                    help="seconds between Stage 1 validations, at epoch ends (0: every epoch)")
+    ap.add_argument("--refine-eval-every", type=float, default=240.0,
+                    help="seconds of Stage 2 training between validations")
     ap.add_argument("--profile-minutes", type=float, default=20.0)
     ap.add_argument("--zone-minutes", type=float, default=12.0)
     ap.add_argument("--mlp-minutes", type=float, default=4.0)
@@ -88,14 +97,16 @@ def main(argv=None):
                 print("[train_all] stage1 deadline %s UTC (in %.1f min)" % (a.stage1_deadline, (dl - time.time()) / 60), flush=True)
             stage1.train(a.runs, a.out, minutes=a.stage1_minutes, smoke=a.smoke, resume=resume,
                          export_every_min=a.stage1_export_every, deadline=dl, device=device,
-                         width=a.stage1_width, bs=a.stage1_batch)
+                         width=a.stage1_width, bs=a.stage1_batch, lr=a.stage1_lr, workers=a.workers,
+                         eval_every_s=a.stage1_eval_every)
     if "refine" in only:
         from . import refine
         if a.export_only:
             refine.export_best(a.runs, a.out)
         else:
             refine.train(a.runs, a.out, minutes=a.refine_minutes, smoke=a.smoke, resume=resume,
-                         device=device)
+                         device=device, bs=a.refine_batch, workers=a.workers,
+                         eval_every_s=a.refine_eval_every)
     if a.smoke:
         n = 0
         for root, _, files in os.walk(a.out):
