@@ -110,20 +110,24 @@ def stage1_model(out_channels=25):
                               numpy_helper.from_array(np.full(out_channels, -3.0, np.float32), "b")])
 
 
-def refine_model(pool=True):
+def refine_model(pool=True, shift=False):
     # Stage 2 stand-in with a known answer: every output channel is the z-scored input patch
     # averaged 2x2 (so a bright blob is found where it is). Without the pooling the output
-    # is 128² and breaks the (25,25,64,64) contract.
+    # is 128² and breaks the (25,25,64,64) contract. shift: the patch moved by one pixel
+    # right and down first (an ensemble member that disagrees by a known amount).
     x = helper.make_tensor_value_info("input", TensorProto.FLOAT, [25, 1, 128, 128])
     side = 64 if pool else 128
     y = helper.make_tensor_value_info("output", TensorProto.FLOAT, [25, 25, side, side])
+    k = 3 if shift else 1
+    w = np.zeros((25, 1, k, k), np.float32)
+    w[:, :, 0, 0] = 1.0  # with pads 1 a 3x3 kernel's corner tap reads pixel (y-1, x-1)
     nodes = [helper.make_node("Conv", ["input", "w", "b"], ["spread" if pool else "output"],
-                              kernel_shape=[1, 1])]
+                              kernel_shape=[k, k], pads=[k // 2] * 4)]
     if pool:
         nodes.append(helper.make_node("AveragePool", ["spread"], ["output"], kernel_shape=[2, 2],
                                       strides=[2, 2]))
     return helper.make_graph(nodes, "refine", [x], [y],
-                             [numpy_helper.from_array(np.ones((25, 1, 1, 1), np.float32), "w"),
+                             [numpy_helper.from_array(w, "w"),
                               numpy_helper.from_array(np.zeros(25, np.float32), "b")])
 
 
@@ -168,6 +172,10 @@ def main():
     with_refine = os.path.join(out, "models_refine")
     write_model_dir(with_refine)
     save(refine_model(), os.path.join(with_refine, LAYOUT["refine"]))
+    pair = os.path.join(out, "models_refine_pair")
+    write_model_dir(pair)
+    save(refine_model(), os.path.join(pair, LAYOUT["refine"]))
+    save(refine_model(shift=True), os.path.join(pair, "stage2/refine_2.onnx"))
     bad_refine = os.path.join(out, "models_bad_refine")
     write_model_dir(bad_refine)
     save(refine_model(pool=False), os.path.join(bad_refine, LAYOUT["refine"]))

@@ -40,6 +40,11 @@ def main(argv=None):
                     help="UTC wall-clock HH:MM (today) by which Stage 1 must stop and export")
     ap.add_argument("--refine-minutes", type=float, default=70.0)
     ap.add_argument("--refine-batch", type=int, default=24, help="Stage 2 batch size (a GPU can take more)")
+    ap.add_argument("--refine-augment", default="standard", choices=["standard", "strong"],
+                    help="Stage 2 augmentation: strong adds shear, unequal scales, wider rotations, blanked boxes")
+    ap.add_argument("--refine-member", type=int, default=1,
+                    help="Stage 2 ensemble member to train/export: 1 = stage2/refine.onnx, "
+                         "n = stage2/refine_n.onnx (checkpoints refine<n>_*.pt)")
     ap.add_argument("--workers", type=int, default=0,
                     help="processes making Stage 1 / Stage 2 training samples (0: the training process; "
                          "a GPU machine needs several to keep the GPU busy)")
@@ -102,11 +107,12 @@ def main(argv=None):
     if "refine" in only:
         from . import refine
         if a.export_only:
-            refine.export_best(a.runs, a.out)
+            refine.export_best(a.runs, a.out, member=a.refine_member)
         else:
             refine.train(a.runs, a.out, minutes=a.refine_minutes, smoke=a.smoke, resume=resume,
                          device=device, bs=a.refine_batch, workers=a.workers,
-                         eval_every_s=a.refine_eval_every)
+                         eval_every_s=a.refine_eval_every, strong=a.refine_augment == "strong",
+                         member=a.refine_member)
     if a.smoke:
         n = 0
         for root, _, files in os.walk(a.out):

@@ -263,7 +263,8 @@ CommandRunner add_evaluate_command(CLI::App& app) {
   sub->add_option("--decoder", args->decoder, "model runs: reference | dark")
       ->check(CLI::IsMember({"reference", "dark"}));
   sub->add_option("--refine-passes", args->refine_passes,
-                  "model runs: Stage 2 refinement passes (when stage2/refine.onnx exists; 0 = off)")
+                  "model runs: Stage 2 refinement passes (when stage2/refine.onnx exists, with "
+                  "refine_2.onnx, ... as an ensemble; 0 = off)")
       ->capture_default_str()->check(CLI::Range(0, 5));
   sub->add_option("--priors", args->priors,
                   "model runs: stage0 (the pipeline), zero (no priors) or ground-truth (priors at the "

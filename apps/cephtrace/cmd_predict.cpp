@@ -182,7 +182,9 @@ CommandRunner add_predict_command(CLI::App& app) {
       ->check(CLI::IsMember({"reference", "dark"}));
   cmd->add_option("--refine-passes", args->refine_passes,
                   "Stage 2 local refinement passes when the model folder has stage2/refine.onnx "
-                  "(the shipped models do; the published ones do not); 0 = off")
+                  "(the shipped models do; the published ones do not). Further models "
+                  "stage2/refine_2.onnx, refine_3.onnx, ... join it as an ensemble: each pass "
+                  "averages their positions. 0 = off")
       ->capture_default_str()->check(CLI::Range(0, 5));
   cmd->add_option("--orientation", args->orientation,
                   "Facing direction of the face: auto (detect), left, right")

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -26,6 +27,12 @@ const ModelContract& model_contract(ModelKey key);
 // Stage 2 local refinement (ours, optional): stage2/refine.onnx, (25,1,128,128) patches in,
 // (25,25,64,64) heatmaps out. Not downloaded; the published seven run without it.
 const ModelContract& refine_contract();
+
+// Further Stage 2 models beside it, stage2/refine_2.onnx, refine_3.onnx, … (numbered without
+// gaps, same contract), make an ensemble with refine.onnx: each pass averages their positions.
+inline constexpr int kMaxRefineModels = 8;
+std::string refine_model_path(int member);  // 1 → "stage2/refine.onnx", n → "stage2/refine_<n>.onnx"
+std::string refine_model_name(int member);  // 1 → "refine", n → "refine_<n>"
 
 // Zone models: number of output classes and their names (spec §2).
 struct ZoneClasses {

@@ -42,7 +42,8 @@ struct PredictorOptions {
   std::optional<Orientation> orientation;
   PriorSource priors = PriorSource::Stage0;
   // Stage 2 local refinement passes when stage2/refine.onnx is in model_dir (ours, not in
-  // the published layout); 0 turns it off.
+  // the published layout; refine_2.onnx, … beside it join as an ensemble averaged in every
+  // pass); 0 turns it off.
   int refine_passes = constants::kRefinePasses;
 };
 

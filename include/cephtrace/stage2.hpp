@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <span>
 
 #include <opencv2/core.hpp>
 
@@ -29,15 +30,17 @@ cv::Point make_refine_patch(const cv::Mat& grid_grey, cv::Point2d centre, cv::Ma
 
 struct RefinedLandmark {
   cv::Point2d position;  // original pixels (of the image given to refine_landmarks)
-  double peak = 0;       // Stage 2 heatmap peak of the last pass
+  double peak = 0;       // Stage 2 heatmap peak of the last pass (mean over the models)
   bool applied = false;  // false: peak too low, the start position was kept
 };
 
 // Refines 25 start positions (original pixels of `grey`) with `passes` passes, each
-// re-centring the patches on the previous result. Positions whose last-pass peak is below
-// kRefineMinPeak keep their start position.
+// re-centring the patches on the previous result. With several models (an ensemble) every
+// pass cuts the patches once, runs each model on them and averages the decoded positions:
+// independently trained models err differently, so their mean errs less. Positions whose
+// last-pass peak is below kRefineMinPeak keep their start position.
 std::array<RefinedLandmark, kNumLandmarks> refine_landmarks(
-    OnnxModel& model, const RefineGrid& grid, const std::array<cv::Point2d, kNumLandmarks>& start,
-    Decoder decoder, int passes);
+    std::span<OnnxModel> models, const RefineGrid& grid,
+    const std::array<cv::Point2d, kNumLandmarks>& start, Decoder decoder, int passes);
 
 }  // namespace cephtrace

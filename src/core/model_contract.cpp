@@ -35,6 +35,15 @@ const ModelContract& refine_contract() {
   return contract;
 }
 
+std::string refine_model_path(int member) {
+  return member == 1 ? std::string(refine_contract().relative_path)
+                     : "stage2/refine_" + std::to_string(member) + ".onnx";
+}
+
+std::string refine_model_name(int member) {
+  return member == 1 ? std::string(refine_contract().name) : "refine_" + std::to_string(member);
+}
+
 const ModelContract& model_contract(ModelKey key) {
   if (key == ModelKey::Refine) return refine_contract();
   for (const auto& c : model_contracts())

@@ -50,7 +50,8 @@ void mark_stage0_unavailable(PredictionResult& result, const std::string& reason
 struct Predictor::Impl {
   PredictorOptions options;
   std::array<std::optional<OnnxModel>, kNumModels> models;
-  std::optional<OnnxModel> refine;  // Stage 2, optional
+  std::vector<OnnxModel> refine;  // Stage 2, optional: refine.onnx [, refine_2.onnx, …]
+  std::vector<std::string> refine_names;
   std::vector<std::pair<std::string, std::string>> missing;  // key → why
   std::mutex mutex;
 
@@ -85,13 +86,17 @@ struct Predictor::Impl {
     }
     // Stage 2 is ours and optional: absent (e.g. the published weights) means no refinement;
     // present but broken is reported like a Stage 0 model (an error with strict).
-    const auto refine_file = options.model_dir / refine_contract().relative_path;
-    if (options.refine_passes > 0 && std::filesystem::exists(refine_file)) {
+    // Ensemble members refine_2.onnx, … count only after refine.onnx, numbered without gaps.
+    for (int member = 1; member <= kMaxRefineModels && options.refine_passes > 0; ++member) {
+      const auto file = options.model_dir / refine_model_path(member);
+      if (!std::filesystem::exists(file)) break;
       try {
-        refine = OnnxModel::load(refine_file, refine_contract(), options.use_gpu);
+        refine.push_back(OnnxModel::load(file, refine_contract(), options.use_gpu));
+        refine_names.push_back(refine_model_name(member));
       } catch (const ModelError& e) {
         if (options.strict) throw;
-        missing.emplace_back("refine", e.what());
+        missing.emplace_back(refine_model_name(member), e.what());
+        if (member == 1) break;
       }
     }
   }
@@ -243,12 +248,12 @@ struct Predictor::Impl {
     }
 
     // Stage 2: refine each landmark on a finer grid of the same (model) view.
-    if (refine) {
+    if (!refine.empty()) {
       t = Clock::now();
       std::array<cv::Point2d, kNumLandmarks> start;
       for (int i = 0; i < kNumLandmarks; ++i)
         start[i] = {peaks[i].x / hm * width, peaks[i].y / hm * height};
-      const auto refined = refine_landmarks(*refine, make_refine_grid(grey), start,
+      const auto refined = refine_landmarks(refine, make_refine_grid(grey), start,
                                             options.decoder, options.refine_passes);
       for (int i = 0; i < kNumLandmarks; ++i) {
         auto& lm = result.landmarks[i];
@@ -264,7 +269,7 @@ struct Predictor::Impl {
       if (models[static_cast<size_t>(c.key)] &&
           (c.key == ModelKey::Stage1 || (stage0_ok && result.priors == "stage0")))
         result.models_loaded.emplace_back(c.name);
-    if (refine) result.models_loaded.emplace_back(refine_contract().name);
+    for (const auto& name : refine_names) result.models_loaded.push_back(name);
     result.timings_ms.emplace_back("total", ms_since(start));
     return result;
   }
@@ -312,7 +317,7 @@ std::vector<std::string> Predictor::loaded_models() const {
   std::vector<std::string> keys;
   for (const auto& c : model_contracts())
     if (impl_->models[static_cast<size_t>(c.key)]) keys.emplace_back(c.name);
-  if (impl_->refine) keys.emplace_back(refine_contract().name);
+  for (const auto& name : impl_->refine_names) keys.push_back(name);
   return keys;
 }
 

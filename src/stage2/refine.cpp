@@ -53,8 +53,9 @@ cv::Point make_refine_patch(const cv::Mat& grid_grey, cv::Point2d centre, cv::Ma
 }
 
 std::array<RefinedLandmark, kNumLandmarks> refine_landmarks(
-    OnnxModel& model, const RefineGrid& grid, const std::array<cv::Point2d, kNumLandmarks>& start,
-    Decoder decoder, int passes) {
+    std::span<OnnxModel> models, const RefineGrid& grid,
+    const std::array<cv::Point2d, kNumLandmarks>& start, Decoder decoder, int passes) {
+  if (models.empty()) throw std::invalid_argument("refine_landmarks: no refinement model");
   const int n = k::kRefinePatch, hm = k::kRefineHeatmap;
   std::array<cv::Point2d, kNumLandmarks> current;
   for (int i = 0; i < kNumLandmarks; ++i) current[i] = grid.to_grid(start[i]);
@@ -62,25 +63,31 @@ std::array<RefinedLandmark, kNumLandmarks> refine_landmarks(
 
   const int sizes[] = {kNumLandmarks, 1, n, n};
   cv::Mat blob(4, sizes, CV_32F);
+  const double share = 1.0 / double(models.size());
   for (int pass = 0; pass < std::max(1, passes); ++pass) {
     std::array<cv::Point, kNumLandmarks> origins;
     for (int i = 0; i < kNumLandmarks; ++i) {
       cv::Mat plane(n, n, CV_32F, blob.ptr<float>(i, 0));  // a view: written in place
       origins[i] = make_refine_patch(grid.grey, current[i], plane);
     }
-    cv::Mat out = model.forward(blob);
-    const std::vector<int> shape(out.size.p, out.size.p + out.dims);
-    if (out.type() != CV_32F || shape != std::vector<int>{kNumLandmarks, kNumLandmarks, hm, hm})
-      throw ModelError(model.file().string() + ": refinement output has shape " +
-                       shape_to_string(shape) + ", expected (25,25,64,64) float");
-    if (!out.isContinuous()) out = out.clone();
-    for (int i = 0; i < kNumLandmarks; ++i) {
-      // Patch i was cut for landmark i: only its own channel answers for it.
-      const HeatmapPeak p = decode_heatmap(cv::Mat(hm, hm, CV_32F, out.ptr<float>(i, i)), decoder);
-      current[i] = {origins[i].x + k::kRefineStride * p.x + 0.5,
-                    origins[i].y + k::kRefineStride * p.y + 0.5};
-      peaks[i] = p.peak;
+    std::array<cv::Point2d, kNumLandmarks> sum{};
+    peaks.fill(0.0);
+    for (OnnxModel& model : models) {
+      cv::Mat out = model.forward(blob);
+      const std::vector<int> shape(out.size.p, out.size.p + out.dims);
+      if (out.type() != CV_32F || shape != std::vector<int>{kNumLandmarks, kNumLandmarks, hm, hm})
+        throw ModelError(model.file().string() + ": refinement output has shape " +
+                         shape_to_string(shape) + ", expected (25,25,64,64) float");
+      if (!out.isContinuous()) out = out.clone();
+      for (int i = 0; i < kNumLandmarks; ++i) {
+        // Patch i was cut for landmark i: only its own channel answers for it.
+        const HeatmapPeak p = decode_heatmap(cv::Mat(hm, hm, CV_32F, out.ptr<float>(i, i)), decoder);
+        sum[i] += cv::Point2d(origins[i].x + k::kRefineStride * p.x + 0.5,
+                              origins[i].y + k::kRefineStride * p.y + 0.5);
+        peaks[i] += share * p.peak;
+      }
     }
+    for (int i = 0; i < kNumLandmarks; ++i) current[i] = sum[i] * share;
   }
 
   std::array<RefinedLandmark, kNumLandmarks> result;

@@ -87,7 +87,7 @@ TEST(RefineLandmarks, MovesEachStartOntoItsBlob) {
   for (int i = 0; i < kNumLandmarks; ++i) start[i] = truth[i] + cv::Point2d(15, -11);
   OnnxModel model = fixture_refine_model();
   for (int passes : {1, 2}) {
-    const auto refined = refine_landmarks(model, make_refine_grid(grey), start, Decoder::Reference, passes);
+    const auto refined = refine_landmarks({&model, 1}, make_refine_grid(grey), start, Decoder::Reference, passes);
     for (int i = 0; i < kNumLandmarks; ++i) {
       EXPECT_TRUE(refined[i].applied) << i;
       EXPECT_GT(refined[i].peak, k::kRefineMinPeak) << i;
@@ -97,12 +97,37 @@ TEST(RefineLandmarks, MovesEachStartOntoItsBlob) {
   }
 }
 
+TEST(RefineLandmarks, AnEnsembleAveragesItsModelsPositionsInEachPass) {
+  std::array<cv::Point2d, kNumLandmarks> truth, start;
+  const cv::Mat grey = blob_image(&truth);
+  for (int i = 0; i < kNumLandmarks; ++i) start[i] = truth[i] + cv::Point2d(9, 6);
+  const auto dir = test::fixture_models_dir("models_refine_pair");
+  std::vector<OnnxModel> pair;
+  pair.push_back(OnnxModel::load(dir / refine_model_path(1), refine_contract()));
+  pair.push_back(OnnxModel::load(dir / refine_model_path(2), refine_contract()));
+  const RefineGrid grid = make_refine_grid(grey);
+  const auto first = refine_landmarks({&pair[0], 1}, grid, start, Decoder::Dark, 1);
+  const auto second = refine_landmarks({&pair[1], 1}, grid, start, Decoder::Dark, 1);
+  const auto both = refine_landmarks(pair, grid, start, Decoder::Dark, 1);
+  for (int i = 0; i < kNumLandmarks; ++i) {
+    // The second model sees everything one grid pixel right and down: it disagrees.
+    const cv::Point2d gap = grid.to_grid(second[i].position) - grid.to_grid(first[i].position);
+    EXPECT_NEAR(gap.x, 1.0, 0.25) << i;
+    EXPECT_NEAR(gap.y, 1.0, 0.25) << i;
+    const cv::Point2d mean = (first[i].position + second[i].position) * 0.5;
+    EXPECT_NEAR(both[i].position.x, mean.x, 1e-9) << i;
+    EXPECT_NEAR(both[i].position.y, mean.y, 1e-9) << i;
+    EXPECT_NEAR(both[i].peak, 0.5 * (first[i].peak + second[i].peak), 1e-9) << i;
+  }
+  EXPECT_THROW(refine_landmarks({}, grid, start, Decoder::Dark, 1), std::invalid_argument);
+}
+
 TEST(RefineLandmarks, KeepsTheStartWhereThePatchHasNoSignal) {
   const cv::Mat flat(1500, 1500, CV_8U, cv::Scalar(90));
   std::array<cv::Point2d, kNumLandmarks> start;
   for (int i = 0; i < kNumLandmarks; ++i) start[i] = {300.0 + 40 * i, 700.5};
   OnnxModel model = fixture_refine_model();
-  const auto refined = refine_landmarks(model, make_refine_grid(flat), start, Decoder::Dark, 2);
+  const auto refined = refine_landmarks({&model, 1}, make_refine_grid(flat), start, Decoder::Dark, 2);
   for (int i = 0; i < kNumLandmarks; ++i) {
     EXPECT_FALSE(refined[i].applied) << i;
     EXPECT_EQ(refined[i].position, start[i]) << i;
@@ -188,6 +213,23 @@ TEST(PredictorStage2, MirroredInputGivesMirroredRefinedCoordinates) {
     EXPECT_NEAR(b.landmarks[i].x, (image.cols - 1) - a.landmarks[i].x, 1e-6) << i;
     EXPECT_NEAR(b.landmarks[i].y, a.landmarks[i].y, 1e-6) << i;
   }
+}
+
+TEST(PredictorStage2, LoadsNumberedEnsembleMembers) {
+  Predictor predictor(options_for("models_refine_pair"));
+  const auto loaded = predictor.loaded_models();
+  EXPECT_NE(std::find(loaded.begin(), loaded.end(), "refine"), loaded.end());
+  EXPECT_NE(std::find(loaded.begin(), loaded.end(), "refine_2"), loaded.end());
+  const cv::Mat image = test::synthetic_cephalogram({600, 700});
+  const auto pair = predictor.predict(image);
+  const auto single = Predictor(options_for("models_refine")).predict(image);
+  EXPECT_EQ(pair.refinement, "stage2");
+  EXPECT_NE(std::find(pair.models_loaded.begin(), pair.models_loaded.end(), "refine_2"), pair.models_loaded.end());
+  bool moved = false;  // the shifted member pulls applied positions away from the single model's
+  for (int i = 0; i < kNumLandmarks; ++i)
+    if (pair.landmarks[i].refinement->applied && single.landmarks[i].refinement->applied)
+      moved |= std::abs(pair.landmarks[i].x - single.landmarks[i].x) > 0.1;
+  EXPECT_TRUE(moved);
 }
 
 }  // namespace
