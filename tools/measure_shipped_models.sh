@@ -21,7 +21,7 @@ tmp=/tmp/cephtrace-measure
 mkdir -p "$tmp"
 protocol stage0_priors --save-predictions "$tmp/stage0_priors.json"
 protocol stage1_only_no_refinement --refine-passes 0
-protocol one_refinement_pass --refine-passes 1
+protocol two_refinement_passes --refine-passes 2
 protocol stage0_priors_dark_decoder --decoder dark
 protocol zero_priors --priors zero
 protocol ground_truth_priors --priors ground-truth

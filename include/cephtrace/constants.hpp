@@ -94,7 +94,9 @@ inline constexpr int kRefineHeatmap = kRefinePatch / kRefineStride;
 inline constexpr double kRefineZscoreEpsilon = 1e-3;  // added to the patch std
 // A refined position whose heatmap peak is below this keeps Stage 1's position.
 inline constexpr double kRefineMinPeak = 0.1;
-inline constexpr int kRefinePasses = 2;  // second pass re-centres the patch on the first result
+// One pass: with the two shipped Stage 2 models a second pass gained nothing on the held-out
+// images 141-150 (1.21 mm either way) and costs as much again.
+inline constexpr int kRefinePasses = 1;
 
 // Assumed pixel spacing of ISBI 2015 (mm per pixel).
 inline constexpr double kIsbiPixelSpacingMm = 0.1;
