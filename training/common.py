@@ -35,6 +35,15 @@ ISBI19 = ["S", "N", "Or", "Po", "A", "B", "Pog", "Me", "Gn", "Go", "L1_tip", "U1
 # CL-Detection 2023 extra landmarks (1-based index -> canonical)
 CL_EXTRA = {21: "U1_root", 22: "L1_root", 25: "Co", 26: "Prn", 27: "Ba"}
 
+def parse_ids(text):
+    """Image ids from "1-140", "141,143" or "1-3,7" (command-line lists)."""
+    out = []
+    for part in text.split(","):
+        a, _, b = part.partition("-")
+        out += list(range(int(a), int(b or a) + 1))
+    return out
+
+
 TRAIN_IDS = list(range(1, 141))
 VAL_IDS = list(range(141, 151))
 W0, H0 = 1935, 2400

@@ -6,7 +6,7 @@ the 122 MB ISBI folder. A pack holds, per image, the grey image resampled to Sta
 levels, far below the augmentation's own JPEG and noise steps) and the 25 labels (derived Pm
 included), so the GPU needs neither the full-size images nor the label derivation.
 
-    /usr/bin/python3 -m training.pack --ids 1-150 --out .gpu/pack.npz     # ~23 MB
+    /usr/bin/python3 -m training.pack --ids 1-150 --out .gpu/pack.npz     # 21 MB
     CEPH_PACK=.gpu/pack.npz python3 -m training.train_all --only stage1,refine ...
 
 With CEPH_PACK set, Stage 1 and Stage 2 read their cases from the pack: Stage 2 gets the grid
@@ -56,20 +56,12 @@ def case(i):
     return grid, _DATA["pts_%03d" % i].copy(), W, H
 
 
-def parse_ids(s):
-    out = []
-    for part in s.split(","):
-        a, _, b = part.partition("-")
-        out += list(range(int(a), int(b or a) + 1))
-    return out
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--ids", default="1-150", help="image ids, e.g. 1-150 (never the test images)")
     ap.add_argument("--out", required=True, help="pack file (.npz)")
     a = ap.parse_args(argv)
-    ids = parse_ids(a.ids)
+    ids = C.parse_ids(a.ids)
     if max(ids) > 150:
         raise SystemExit("--ids: images 151-400 are Test1/Test2 and never used for training")
     write(ids, a.out)

@@ -18,14 +18,6 @@ import numpy as np
 from . import common as C
 
 
-def parse_ids(text):
-    out = []
-    for part in text.split(","):
-        a, _, b = part.partition("-")
-        out += list(range(int(a), int(b or a) + 1))
-    return out
-
-
 def write_overlay(outdir, i, grey, pts, half=250):
     os.makedirs(outdir, exist_ok=True)
     ll, ps, pm = pts[C.IDX["LL"]], pts[C.IDX["Pog_soft"]], pts[C.IDX["Pm"]]
@@ -47,7 +39,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     os.makedirs(a.out, exist_ok=True)
     written = 0
-    for i in parse_ids(a.ids):
+    for i in C.parse_ids(a.ids):
         grey = C.load_grey_mirrored(i)
         pts, _ = C.load_landmarks(i, width=grey.shape[1], grey=grey)
         pm = pts[C.IDX["Pm"]]
@@ -63,7 +55,7 @@ def main(argv=None):
         written += 1
         if a.overlays:
             write_overlay(a.overlays, i, grey, pts)
-    print("[write_derived_pm] %d of %d images -> %s" % (written, len(parse_ids(a.ids)), a.out))
+    print("[write_derived_pm] %d of %d images -> %s" % (written, len(C.parse_ids(a.ids)), a.out))
 
 
 if __name__ == "__main__":
