@@ -12,6 +12,8 @@ PACKAGES=(
   libcurl4-openssl-dev     # download-weights
   python3 python3-numpy python3-onnx python3-opencv python3-pil  # fixture models, checks
   python3-torch python3-scipy  # training code (CI runs a training smoke test)
+  libcpp-httplib-dev       # cephtrace serve (HTTP server)
+  nodejs chromium chromium-driver  # the viewer's end-to-end test in headless Chromium
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

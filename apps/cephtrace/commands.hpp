@@ -15,5 +15,6 @@ CommandRunner add_evaluate_command(CLI::App& app);
 CommandRunner add_import_command(CLI::App& app);
 CommandRunner add_analyze_command(CLI::App& app);
 CommandRunner add_download_command(CLI::App& app);
+CommandRunner add_serve_command(CLI::App& app);
 
 }  // namespace cephtrace::cli

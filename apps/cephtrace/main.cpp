@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   add(cephtrace::cli::add_import_command);
   add(cephtrace::cli::add_analyze_command);
   add(cephtrace::cli::add_download_command);
+  add(cephtrace::cli::add_serve_command);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,214 @@
+// End-to-end test of the viewer in headless Chromium, driven through chromedriver's
+// WebDriver HTTP API with Node's own fetch (no npm packages). It starts `cephtrace serve`
+// on a free 127.0.0.1 port with the shipped models, opens the sample ISBI image through
+// the file picker, waits for the 25 points, drags A and checks that SNA follows, calibrates
+// with two clicks on the image, undoes and redoes, and compares the JSON export with the drag.
+//
+//   node tests/web/viewer_e2e.mjs --binary build/bin/cephtrace [--screenshots DIR]
+//
+// Exits 77 (CTest: skipped), saying why, when Chromium, chromedriver or the models are missing.
+import { spawn, execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const args = process.argv.slice(2);
+const arg = (name, fallback) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : fallback; };
+const binary = path.resolve(arg("--binary", path.join(root, "build/bin/cephtrace")));
+const screenshots = arg("--screenshots", null);
+const image = path.join(root, "samples/isbi2015_151.jpg");
+const modelDir = path.join(root, "models");
+
+function skip(why) {
+  console.log("SKIPPED: " + why);
+  process.exit(77);
+}
+function which(name) {
+  try { return execFileSync("sh", ["-c", `command -v ${name}`]).toString().trim(); } catch (_) { return null; }
+}
+const chromium = process.env.CHROMIUM || which("chromium") || which("chromium-browser") || which("google-chrome");
+const chromedriver = process.env.CHROMEDRIVER || which("chromedriver");
+if (!chromium) skip("no Chromium (Debian: apt-get install chromium chromium-driver; scripts/setup.sh installs it)");
+if (!chromedriver) skip("no chromedriver (Debian: apt-get install chromium-driver)");
+if (!existsSync(binary)) skip("cephtrace binary not built: " + binary);
+if (!existsSync(path.join(modelDir, "stage1/v4_stage1.onnx"))) skip("shipped models not found in " + modelDir);
+
+let failures = 0;
+function check(ok, what) {
+  console.log((ok ? "ok   " : "FAIL ") + what);
+  if (!ok) failures++;
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+// ---- the server under test
+const children = [];
+function startServer() {
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, ["serve", "--host", "127.0.0.1", "--port", "0", "--model-dir", modelDir,
+                                 "--web-dir", path.join(root, "web"), "--quiet"], { stdio: ["ignore", "pipe", "inherit"] });
+    children.push(child);
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = out.match(/listening on http:\/\/127\.0\.0\.1:(\d+)\//);
+      if (m) resolve(`http://127.0.0.1:${m[1]}/`);
+    });
+    child.on("exit", (code) => reject(new Error("cephtrace serve exited with " + code + ": " + out)));
+    setTimeout(() => reject(new Error("cephtrace serve did not start: " + out)), 60000);
+  });
+}
+
+// ---- WebDriver
+let driverUrl, session;
+async function wd(method, route, body) {
+  const res = await fetch(driverUrl + route, {
+    method, headers: { "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await res.json();
+  if (!res.ok) throw new Error(`${method} ${route}: ${JSON.stringify(json.value).slice(0, 400)}`);
+  return json.value;
+}
+const s = (route) => `/session/${session}${route}`;
+const js = (script, ...a) => wd("POST", s("/execute/sync"), { script, args: a });
+const find = async (css) => Object.values(await wd("POST", s("/element"), { using: "css selector", value: css }))[0];
+const click = async (css) => wd("POST", s(`/element/${await find(css)}/click`), {});
+async function waitFor(what, fn, timeoutMs = 60000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error("timed out waiting for " + what);
+    await sleep(100);
+  }
+}
+async function screenshot(name) {
+  if (!screenshots) return;
+  mkdirSync(screenshots, { recursive: true });
+  writeFileSync(path.join(screenshots, name), Buffer.from(await wd("GET", s("/screenshot")), "base64"));
+}
+// Viewport position of an image point.
+const screenOf = (p) => js(`const r = document.getElementById("canvas").getBoundingClientRect();
+  const v = window.cephtrace.state.view;
+  return { x: r.left + arguments[0].x * v.scale + v.ox, y: r.top + arguments[0].y * v.scale + v.oy };`, p);
+async function pointer(steps) {
+  await wd("POST", s("/actions"), {
+    actions: [{ type: "pointer", id: "mouse", parameters: { pointerType: "mouse" }, actions: steps }],
+  });
+  await wd("DELETE", s("/actions"));
+}
+const move = (p, duration = 0) => ({ type: "pointerMove", duration, origin: "viewport", x: Math.round(p.x), y: Math.round(p.y) });
+const analysisVersion = () => js("return window.cephtrace.state.analysisVersion;");
+const sna = () => js(`const a = window.cephtrace.state.analysis; const m = a && a.measurements.SNA; return m ? m.value : null;`);
+
+async function main() {
+  const base = await startServer();
+  const port = await freePort();
+  const driver = spawn(chromedriver, [`--port=${port}`], { stdio: "ignore" });
+  children.push(driver);
+  driverUrl = `http://127.0.0.1:${port}`;
+  await waitFor("chromedriver", async () => { try { return (await wd("GET", "/status")).ready; } catch (_) { return false; } }, 20000);
+  session = (await wd("POST", "/session", { capabilities: { alwaysMatch: {
+    browserName: "chrome",
+    "goog:chromeOptions": { binary: chromium, args: ["--headless=new", "--no-sandbox", "--disable-gpu",
+                                                     "--disable-dev-shm-usage", "--window-size=1500,950"] },
+  } } })).sessionId;
+
+  await wd("POST", s("/url"), { url: base });
+  // Open the image through the file picker, as a user would.
+  await wd("POST", s(`/element/${await find("#file-input")}/value`), { text: image });
+  await waitFor("25 landmarks", () => js(`return document.body.dataset.landmarks === "25";`));
+  await waitFor("first analysis", async () => (await analysisVersion()) >= 1);
+  check((await js("return window.cephtrace.state.points.length;")) === 25, "25 points shown");
+  const sna0 = await sna();
+  check(typeof sna0 === "number", `SNA computed by the server (${sna0})`);
+  check((await js(`return document.getElementById("scale-label").textContent;`)).includes("ASSUMED"),
+        "without calibration the scale is labelled as the S–N = 71 mm assumption");
+  await screenshot("viewer_opened.png");
+
+  // Drag A 20 screen pixels towards the face (anterior) in 5 steps.
+  const facing = await js("return window.cephtrace.state.result.orientation;");
+  const A = await js(`return window.cephtrace.landmarks.findIndex(l => l.name === "A");`);
+  const aBefore = await js(`return {...window.cephtrace.state.points[arguments[0]]};`, A);
+  const start = await screenOf(aBefore);
+  const dx = facing === "left" ? -20 : 20;
+  const v0 = await analysisVersion();
+  const steps = [move(start), { type: "pointerDown", button: 0 }];
+  for (let k = 1; k <= 5; k++) steps.push(move({ x: start.x + (dx * k) / 5, y: start.y }, 50));
+  steps.push({ type: "pointerUp", button: 0 });
+  await pointer(steps);
+  await waitFor("analysis after the drag", async () => (await analysisVersion()) > v0 && !(await js("return false;")));
+  await sleep(400);  // the debounced analysis of the final position
+  const aAfter = await js(`return {...window.cephtrace.state.points[arguments[0]]};`, A);
+  const scale = await js("return window.cephtrace.state.view.scale;");
+  check(Math.abs(aAfter.x - aBefore.x - dx / scale) < 2 / scale + 0.5 && Math.abs(aAfter.y - aBefore.y) < 2 / scale + 0.5,
+        `A moved with the pointer (${(aAfter.x - aBefore.x).toFixed(1)} px in the image)`);
+  const sna1 = await sna();
+  check(sna1 > sna0 + 0.5, `SNA grew when A moved forward (${sna0.toFixed(2)} → ${sna1.toFixed(2)})`);
+  const shown = await js(`const r = document.querySelector('#analyses tr[data-key="SNA"]'); return r ? r.cells[1].textContent : "";`);
+  check(shown.startsWith(sna1.toFixed(1)), `the analyses panel shows the new SNA (${shown})`);
+  check((await js(`return document.querySelector('#landmark-table tr[data-i="${A}"]').textContent;`)).includes("corrected"),
+        "A is flagged as corrected in the landmark list");
+  await screenshot("viewer_dragged.png");
+
+  // Calibrate: two clicks 200 image pixels apart on the ruler of ISBI image 151 (its true
+  // spacing is 0.1 mm/px), typed distance 20 mm -> about 0.1 mm/px.
+  const mm = await find("#ruler-mm");
+  await wd("POST", s(`/element/${mm}/clear`), {});
+  await wd("POST", s(`/element/${mm}/value`), { text: "20" });
+  await click("#calibrate");
+  const p1 = await screenOf({ x: 1645, y: 800 }), p2 = await screenOf({ x: 1645, y: 1000 });
+  await pointer([move(p1), { type: "pointerDown", button: 0 }, { type: "pointerUp", button: 0 }]);
+  await pointer([move(p2), { type: "pointerDown", button: 0 }, { type: "pointerUp", button: 0 }]);
+  const cal = await js("return window.cephtrace.state.scale;");
+  check(cal.method === "ruler", "two clicks calibrate on the ruler");
+  const clicked = cal.ruler ? Math.hypot(cal.ruler.b.x - cal.ruler.a.x, cal.ruler.b.y - cal.ruler.a.y) : 0;
+  check(Math.abs(clicked - 200) < 2 / scale + 1 && Math.abs(cal.mmPerPx - 20 / clicked) < 1e-9,
+        `scale = 20 mm / ${clicked.toFixed(1)} px = ${cal.mmPerPx && cal.mmPerPx.toFixed(4)} mm/px`);
+  await waitFor("analysis in mm", () => js(`const a = window.cephtrace.state.analysis; return a && a.length_unit === "mm";`), 10000);
+  check((await js(`return document.getElementById("scale-label").textContent;`)).startsWith("Ruler"), "the scale label says Ruler");
+  await screenshot("viewer_calibrated.png");
+
+  // Undo the calibration, then the drag; redo the drag.
+  await click("#undo");
+  check((await js("return window.cephtrace.state.scale.method;")) === "sn71", "undo restores the previous scale");
+  await click("#undo");
+  const aUndone = await js(`return {...window.cephtrace.state.points[arguments[0]]};`, A);
+  check(aUndone.x === aBefore.x && aUndone.y === aBefore.y, "undo puts A back where the engine had it");
+  await waitFor("SNA back", async () => Math.abs((await sna()) - sna0) < 1e-9, 10000).catch(() => {});
+  check(Math.abs((await sna()) - sna0) < 1e-9, "SNA returns to its first value");
+  await click("#redo");
+  const aRedone = await js(`return {...window.cephtrace.state.points[arguments[0]]};`, A);
+  check(aRedone.x === aAfter.x && aRedone.y === aAfter.y, "redo moves A again");
+
+  // Export JSON and compare it with the drag.
+  await click("#export-json");
+  const exported = JSON.parse(await js("return window.cephtrace.state.lastExport.text;"));
+  const a = exported.landmarks[A];
+  check(a.name === "A" && a.corrected === true && a.x === aAfter.x && a.y === aAfter.y &&
+        a.predicted_x === aBefore.x && a.predicted_y === aBefore.y, "the JSON export has A at the dragged position, flagged corrected");
+  check(exported.landmarks.filter((l) => l.corrected).length === 1, "only A is flagged corrected");
+  check(exported.landmarks.length === 25, "the export holds all 25 landmarks");
+  await screenshot("viewer_final.png");
+  await wd("DELETE", s(""));
+}
+
+try {
+  await main();
+} catch (e) {
+  console.log("FAIL " + e.message);
+  failures++;
+} finally {
+  for (const c of children) c.kill("SIGTERM");
+}
+console.log(failures ? `${failures} check(s) failed` : "all viewer checks passed");
+process.exit(failures ? 1 : 0);
