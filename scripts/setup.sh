@@ -10,6 +10,7 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev libgtest-dev
   libdcmtk-dev dcmtk       # DICOM input; the tools make DICOM test files
   libcurl4-openssl-dev     # download-weights
+  libjpeg-dev              # corrupt-JPEG warnings (libjpeg itself; OpenCV ignores them)
   python3 python3-numpy python3-onnx python3-opencv python3-pil  # fixture models, checks
   python3-torch python3-scipy  # training code (CI runs a training smoke test)
   libcpp-httplib-dev       # cephtrace serve (HTTP server)

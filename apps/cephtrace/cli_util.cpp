@@ -3,22 +3,78 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <set>
 #include <stdexcept>
 #include <system_error>
+#include <utility>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cephtrace/image_io.hpp"
+#include "cephtrace/limits.hpp"
 
 namespace cephtrace::cli {
 
-void write_file_atomic(const std::filesystem::path& path, std::string_view data) {
-  namespace fs = std::filesystem;
+namespace fs = std::filesystem;
+
+namespace {
+
+// (device, inode) of each protected input: equal for every name of the same file.
+std::set<std::pair<dev_t, ino_t>>& protected_inputs() {
+  static std::set<std::pair<dev_t, ino_t>> files;
+  return files;
+}
+
+std::optional<std::pair<dev_t, ino_t>> file_id(const fs::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return std::pair{st.st_dev, st.st_ino};
+}
+
+// Where a write to `path` must land: symbolic links followed to their final target (which
+// may not exist yet: a dangling link is written through, not replaced).
+fs::path follow_links(const fs::path& path) {
+  fs::path p = path;
   std::error_code ec;
-  if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
-  const fs::path tmp = path.string() + ".tmp." + std::to_string(::getpid());
+  for (int hops = 0; fs::is_symlink(fs::symlink_status(p, ec)); ++hops) {
+    if (hops == 40) throw std::runtime_error(path.string() + ": symbolic link loop");
+    const fs::path target = fs::read_symlink(p, ec);
+    if (ec) throw std::runtime_error(path.string() + ": cannot read the symbolic link");
+    p = target.is_absolute() ? target : p.parent_path() / target;
+  }
+  return p;
+}
+
+void write_direct(const fs::path& path, std::string_view data) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(data.data(), static_cast<std::streamsize>(data.size()));
+  out.flush();
+  if (!out) throw std::runtime_error(path.string() + ": write failed");
+}
+
+}  // namespace
+
+void protect_input(const fs::path& path) {
+  if (const auto id = file_id(path)) protected_inputs().insert(*id);
+}
+
+void write_file_atomic(const fs::path& path, std::string_view data) {
+  std::error_code ec;
+  if (path.empty()) throw std::runtime_error("an empty output path");
+  if (const auto id = file_id(path); id && protected_inputs().count(*id))
+    throw std::runtime_error(path.string() + ": is an input of this command; refusing to overwrite it");
+  const auto status = fs::status(path, ec);  // follows links, /proc/self/fd/N included
+  if (fs::is_directory(status)) throw std::runtime_error(path.string() + ": is a folder");
+  if (fs::exists(status) && !fs::is_regular_file(status)) {
+    write_direct(path, data);  // a device or pipe: renaming over it would replace the entry
+    return;
+  }
+  const fs::path target = follow_links(path);
+  if (target.has_parent_path()) fs::create_directories(target.parent_path(), ec);
+  const fs::path tmp = target.string() + ".tmp." + std::to_string(::getpid());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw std::runtime_error(path.string() + ": cannot open for writing");
@@ -30,14 +86,14 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view data)
       throw std::runtime_error(path.string() + ": write failed (disk full?)");
     }
   }
-  fs::rename(tmp, path, ec);
+  fs::rename(tmp, target, ec);
   if (ec) {
     fs::remove(tmp, ec);
     throw std::runtime_error(path.string() + ": cannot move the finished file into place");
   }
 }
 
-void write_png_atomic(const std::filesystem::path& path, const cv::Mat& rgb) {
+void write_png_atomic(const fs::path& path, const cv::Mat& rgb) {
   cv::Mat bgr;
   cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
   std::vector<uchar> png;
@@ -45,28 +101,74 @@ void write_png_atomic(const std::filesystem::path& path, const cv::Mat& rgb) {
   write_file_atomic(path, std::string_view(reinterpret_cast<const char*>(png.data()), png.size()));
 }
 
-std::vector<std::filesystem::path> list_images(const std::filesystem::path& dir) {
-  namespace fs = std::filesystem;
+ImageListing list_images(const fs::path& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw std::runtime_error(dir.string() + ": not a folder");
-  std::vector<fs::path> files;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-    if (it->is_regular_file(ec) && is_supported_image_extension(it->path()))
-      files.push_back(it->path());
+  ImageListing listing;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!is_supported_image_extension(it->path())) continue;
+    std::error_code status_ec;
+    const auto status = fs::status(it->path(), status_ec);
+    if (fs::is_regular_file(status)) {
+      listing.images.push_back(it->path());
+      continue;
+    }
+    std::string why = "not a regular file";
+    if (status_ec.value() == ELOOP) why = "symbolic link loop";
+    else if (!fs::exists(status) && it->is_symlink(status_ec)) why = "broken symbolic link";
+    else if (fs::is_directory(status)) why = "is a folder, not an image file";
+    listing.skipped.push_back(it->path().string() + ": " + why);
+  }
   if (ec) throw std::runtime_error(dir.string() + ": cannot list folder: " + ec.message());
-  std::sort(files.begin(), files.end());
-  return files;
+  std::sort(listing.images.begin(), listing.images.end());
+  std::sort(listing.skipped.begin(), listing.skipped.end());
+  return listing;
 }
 
-std::filesystem::path default_model_dir() {
+fs::path default_model_dir() {
   if (const char* env = std::getenv("CEPHTRACE_MODEL_DIR")) return env;
   std::error_code ec;
-  if (std::filesystem::is_directory("models/stage1", ec)) return "models";
+  if (fs::is_directory("models/stage1", ec)) return "models";
 #ifdef CEPHTRACE_SOURCE_MODEL_DIR
   return CEPHTRACE_SOURCE_MODEL_DIR;
 #else
   return "models";
 #endif
+}
+
+CLI::Validator nonempty_path() {
+  return CLI::Validator(
+      [](const std::string& text) -> std::string { return text.empty() ? "an empty path" : ""; },
+      "PATH");
+}
+
+CLI::Validator pixel_spacing_mm() {
+  return CLI::Validator(
+      [](const std::string& text) -> std::string {
+        double v = 0;
+        if (!CLI::detail::lexical_cast(text, v)) return "not a number";
+        try {
+          check_pixel_spacing(v, "--pixel-spacing");
+        } catch (const LimitError& e) {
+          return e.what();
+        }
+        return "";
+      },
+      "MM");
+}
+
+void add_limit_options(CLI::App* cmd) {
+  Limits& l = limits();
+  cmd->add_option("--max-pixels", l.max_pixels, "refuse images with more pixels (read from the header)")
+      ->capture_default_str()->check(CLI::PositiveNumber)->group("Limits");
+  cmd->add_option("--max-aspect-ratio", l.max_aspect_ratio, "refuse images more elongated than this")
+      ->capture_default_str()->check(CLI::Range(1.0, 1000.0))->group("Limits");
+  cmd->add_option_function<int64_t>(
+         "--max-file-mb", [&l](int64_t mb) { l.max_file_bytes = mb << 20; },
+         "refuse input files larger than this (default " + std::to_string(l.max_file_bytes >> 20) + ")")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))->group("Limits");
+  cmd->add_option("--max-json-depth", l.max_json_depth, "refuse JSON nested deeper than this")
+      ->capture_default_str()->check(CLI::Range(2, 1000))->group("Limits");
 }
 
 }  // namespace cephtrace::cli

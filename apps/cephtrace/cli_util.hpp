@@ -6,22 +6,43 @@
 #include <string_view>
 #include <vector>
 
+#include <CLI/CLI.hpp>
 #include <opencv2/core.hpp>
 
 namespace cephtrace::cli {
 
-// Writes `data` to `path` through a temporary file in the same folder and a rename, so a
-// reader never sees a half-written file. Throws std::runtime_error naming the path.
+// Marks a file the command reads: write_file_atomic refuses to replace it (the same file
+// under any name, hard links included).
+void protect_input(const std::filesystem::path& path);
+
+// Writes `data` to `path` so that a reader never sees a half-written file: through a
+// temporary file beside the target and a rename. A symbolic link is followed (its target is
+// replaced, the link stays); a special file (a character device such as /dev/null, a pipe,
+// /dev/stdout) is written to directly. Throws std::runtime_error naming the path, also when
+// the path is a protected input.
 void write_file_atomic(const std::filesystem::path& path, std::string_view data);
 // Encodes an RGB image as PNG and writes it atomically.
 void write_png_atomic(const std::filesystem::path& path, const cv::Mat& rgb);
 
-// Supported image files directly inside `dir`, sorted by name. Throws when `dir` is not a
-// readable folder.
-std::vector<std::filesystem::path> list_images(const std::filesystem::path& dir);
+// The supported image files directly inside a folder, sorted by name, and every entry with
+// an image extension that cannot be read as a file (a folder named x.jpg, a broken or
+// looping symbolic link), each as "path: reason".
+struct ImageListing {
+  std::vector<std::filesystem::path> images;
+  std::vector<std::string> skipped;
+};
+// Throws when `dir` is not a readable folder.
+ImageListing list_images(const std::filesystem::path& dir);
 
 // The model directory to use when the user gave none: $CEPHTRACE_MODEL_DIR, ./models, or
 // the models/ folder of the source tree this program was built from.
 std::filesystem::path default_model_dir();
+
+// Option checks shared by the subcommands.
+CLI::Validator nonempty_path();      // an output path given as '' is an error, not "no output"
+CLI::Validator pixel_spacing_mm();   // finite, in the plausible range of limits.hpp
+// --max-pixels, --max-aspect-ratio, --max-file-mb, --max-json-depth: set the limits of
+// cephtrace/limits.hpp for this run.
+void add_limit_options(CLI::App* cmd);
 
 }  // namespace cephtrace::cli

@@ -19,6 +19,7 @@ struct AnalyzeArgs {
 };
 
 int run_analyze(const AnalyzeArgs& a) {
+  protect_input(a.landmarks);
   const auto sets = load_landmark_sets(a.landmarks);
   AnalysisOptions options;
   options.pixel_spacing_mm = a.pixel_spacing;
@@ -59,21 +60,15 @@ CommandRunner add_analyze_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   sub->add_option("--pixel-spacing", args->pixel_spacing,
                   "mm per pixel (overrides the file's); without it lengths are in pixels")
-      ->check(CLI::Validator(
-          [](const std::string& text) -> std::string {
-            double v = 0;
-            return CLI::detail::lexical_cast(text, v) && v > 0
-                       ? ""
-                       : "must be a positive number of mm per pixel";
-          },
-          "MM>0"));
-  sub->add_option("--output", args->output, "write the analysis as JSON");
+      ->check(pixel_spacing_mm());
+  sub->add_option("--output", args->output, "write the analysis as JSON")->check(nonempty_path());
   sub->add_flag(
       "--allow-low-confidence", args->allow_low_confidence,
       "use low-confidence landmarks instead of reporting their measures as not available");
   sub->add_flag("--sn-scale", args->sn_scale,
                 "without a pixel spacing, scale lengths so that S–N = 71 mm (labelled as such)");
   sub->add_flag("--quiet", args->quiet, "do not print the table");
+  add_limit_options(sub);
   return [args] { return run_analyze(*args); };
 }
 

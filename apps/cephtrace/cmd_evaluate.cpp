@@ -15,6 +15,7 @@
 
 #include "cephtrace/evaluate.hpp"
 #include "cephtrace/constants.hpp"
+#include "cephtrace/limits.hpp"
 #include "cephtrace/predictor.hpp"
 #include "cli_util.hpp"
 #include "commands.hpp"
@@ -33,7 +34,7 @@ struct EvaluateArgs {
   int limit = 0, bootstrap = 2000;
   int refine_passes = constants::kRefinePasses;
   uint64_t seed = 2015;
-  bool strict = false, gpu = false, quiet = false;
+  bool strict = false, gpu = false, quiet = false, no_verify = false;
 };
 
 PredictedImage to_predicted(const PredictionResult& r, const std::string& key) {
@@ -65,6 +66,7 @@ std::vector<PredictedImage> run_model(const std::vector<fs::path>& images, const
   o.use_gpu = a.gpu;
   o.decoder = a.decoder == "dark" ? Decoder::Dark : Decoder::Reference;
   o.refine_passes = a.refine_passes;
+  o.verify_models = !a.no_verify;
   Predictor predictor(o);
   for (const auto& [key, why] : predictor.missing_models())
     std::cerr << "warning: " << key << " model unavailable: " << why << "\n";
@@ -117,7 +119,9 @@ std::vector<PredictedImage> run_model(const std::vector<fs::path>& images, const
 std::vector<fs::path> pick_images(const fs::path& dir, const std::function<bool(const std::string&)>& accept,
                                   int limit) {
   std::vector<fs::path> out;
-  for (const auto& f : list_images(dir))
+  const auto listing = list_images(dir);
+  for (const auto& skipped : listing.skipped) std::cerr << "cephtrace evaluate: skipped " << skipped << "\n";
+  for (const auto& f : listing.images)
     if (accept(f.stem().string()) && (limit <= 0 || static_cast<int>(out.size()) < limit)) out.push_back(f);
   return out;
 }
@@ -167,6 +171,8 @@ int run_protocol(const EvaluateArgs& a) {
 }
 
 int run_evaluate(const EvaluateArgs& a) {
+  check_bootstrap(a.bootstrap);
+  if (!a.predictions.empty()) protect_input(a.predictions);
   if (!a.protocol.empty()) return run_protocol(a);
   if (a.gt_dir.empty()) throw std::runtime_error("give --gt-dir (or --protocol); see --help");
   if (a.predictions.empty() == a.image_dir.empty())
@@ -176,6 +182,7 @@ int run_evaluate(const EvaluateArgs& a) {
   if (!a.aliases.empty()) aliases.load(a.aliases);
   std::vector<std::string> problems;
   auto truth = read_ground_truth_dir(a.gt_dir, problems, aliases);
+  for (const auto& entry : fs::directory_iterator(a.gt_dir)) protect_input(entry.path());
   for (const auto& p : problems) std::cerr << "cephtrace evaluate: ground truth skipped: " << p << "\n";
   if (a.strict && !problems.empty()) throw std::runtime_error("--strict: unusable ground-truth files");
 
@@ -210,11 +217,11 @@ int run_evaluate(const EvaluateArgs& a) {
   o.bootstrap_seed = a.seed;
   auto report = evaluate(truth, preds, o);
   report.title = "Evaluation of " + (a.predictions.empty() ? a.image_dir : a.predictions) + " against " + a.gt_dir;
-  emit(a, to_markdown(report), to_json(report));
-  if (report.overall.n == 0) {
-    std::cerr << "cephtrace evaluate: no landmark was scored\n";
+  if (report.overall.n == 0) {  // an empty report must not replace an earlier, real one
+    std::cerr << "cephtrace evaluate: no landmark was scored; nothing written\n";
     return 1;
   }
+  emit(a, to_markdown(report), to_json(report));
   return 0;
 }
 
@@ -236,14 +243,16 @@ CommandRunner add_evaluate_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   sub->add_option("--image-dir", args->image_dir, "run the model on these images")->check(CLI::ExistingDirectory);
   sub->add_option("--model-dir", args->model_dir, "model folder (default: $CEPHTRACE_MODEL_DIR, ./models, ...)");
-  sub->add_option("--save-predictions", args->save_predictions, "with a model run: also write its batch JSON");
-  sub->add_option("--output", args->output, "write the report as JSON");
-  sub->add_option("--markdown", args->markdown, "write the report as Markdown");
+  sub->add_option("--save-predictions", args->save_predictions, "with a model run: also write its batch JSON")
+      ->check(nonempty_path());
+  sub->add_option("--output", args->output, "write the report as JSON (not when nothing was scored)")
+      ->check(nonempty_path());
+  sub->add_option("--markdown", args->markdown, "write the report as Markdown")->check(nonempty_path());
   sub->add_option("--sdr-thresholds-mm", args->thresholds, "SDR thresholds in mm (default 2.0 2.5 3.0 4.0)")
       ->expected(1, -1)
       ->check(CLI::PositiveNumber);
   sub->add_option("--pixel-spacing", args->pixel_spacing, "mm per pixel for every image")
-      ->check(CLI::PositiveNumber);
+      ->check(pixel_spacing_mm());
   sub->add_option("--scale", args->scale,
                   "auto: --pixel-spacing, else the ground truth's, else the image's (DICOM), else S-N = 71 mm; "
                   "recorded: like auto without S-N; sn71: the reference's S-N = 71 mm for every image")
@@ -252,7 +261,7 @@ CommandRunner add_evaluate_command(CLI::App& app) {
   sub->add_option("--id-list", args->id_list, "file with one image id per line")->check(CLI::ExistingFile);
   sub->add_option("--limit", args->limit, "evaluate at most N images")->check(CLI::NonNegativeNumber);
   sub->add_option("--bootstrap", args->bootstrap, "bootstrap resamples for the MRE CI (default 2000)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0, limits().max_bootstrap));
   sub->add_option("--seed", args->seed, "bootstrap seed (default 2015)");
   sub->add_option("--aliases", args->aliases, "JSON {\"label\": \"canonical\"} for ground-truth labels")
       ->check(CLI::ExistingFile);
@@ -272,7 +281,9 @@ CommandRunner add_evaluate_command(CLI::App& app) {
       ->check(CLI::IsMember({"stage0", "zero", "ground-truth"}));
   sub->add_flag("--strict", args->strict, "missing Stage 0 models or unusable ground truth are errors");
   sub->add_flag("--gpu", args->gpu, "run the model on a CUDA GPU");
+  sub->add_flag("--no-verify", args->no_verify, "model runs: do not check the models against MANIFEST.sha256");
   sub->add_flag("--quiet", args->quiet, "do not print the table");
+  add_limit_options(sub);
   return [args] { return run_evaluate(*args); };
 }
 

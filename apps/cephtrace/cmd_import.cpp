@@ -31,7 +31,9 @@ int run_import(const ImportArgs& a) {
   if (!a.image_dir.empty()) {
     // Image sizes (for the out-of-image check) are read lazily, only for imported stems.
     auto files = std::make_shared<std::map<std::string, fs::path>>();
-    for (const auto& f : list_images(a.image_dir)) files->emplace(f.stem().string(), f);
+    const auto listing = list_images(a.image_dir);
+    for (const auto& skipped : listing.skipped) std::cerr << "cephtrace import: skipped " << skipped << "\n";
+    for (const auto& f : listing.images) files->emplace(f.stem().string(), f);
     options.image_size = [files](const std::string& stem) -> std::optional<std::pair<int, int>> {
       const auto it = files->find(stem);
       if (it == files->end()) return std::nullopt;
@@ -45,6 +47,9 @@ int run_import(const ImportArgs& a) {
     };
   }
 
+  protect_input(a.input);
+  if (fs::is_directory(a.input))
+    for (const auto& entry : fs::directory_iterator(a.input)) protect_input(entry.path());
   const ImportResult result = import_ground_truth(*format, a.input, options);
   size_t refused = 0;
   for (const auto& issue : result.issues) {
@@ -78,15 +83,18 @@ CommandRunner add_import_command(CLI::App& app) {
   sub->add_option("--input", args->input, "annotation file, or folder (cl2023, labelme, canonical)")
       ->required()
       ->check(CLI::ExistingPath);
-  sub->add_option("--output-dir", args->output_dir, "folder for the <stem>.json files")->required();
+  sub->add_option("--output-dir", args->output_dir, "folder for the <stem>.json files")
+      ->required()
+      ->check(nonempty_path());
   sub->add_option("--image-dir", args->image_dir, "the images, for their sizes (out-of-image check)")
       ->check(CLI::ExistingDirectory);
   sub->add_option("--pixel-spacing", args->pixel_spacing, "mm per pixel, recorded in every file")
-      ->check(CLI::PositiveNumber);
+      ->check(pixel_spacing_mm());
   sub->add_option("--aliases", args->aliases, "JSON {\"label\": \"canonical name\"} extending the alias table")
       ->check(CLI::ExistingFile);
   sub->add_flag("--strict", args->strict, "write nothing when any problem is found");
   sub->add_flag("--quiet", args->quiet, "no summary on stdout");
+  add_limit_options(sub);
   return [args] { return run_import(*args); };
 }
 

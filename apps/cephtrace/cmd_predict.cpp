@@ -1,6 +1,8 @@
 // `cephtrace predict`: landmarks for one image or a folder of images.
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <map>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -10,6 +12,7 @@
 #include "cephtrace/analysis.hpp"
 #include "cephtrace/overlay.hpp"
 #include "cephtrace/constants.hpp"
+#include "cephtrace/limits.hpp"
 #include "cephtrace/predictor.hpp"
 #include "cli_util.hpp"
 #include "commands.hpp"
@@ -22,7 +25,7 @@ namespace fs = std::filesystem;
 struct PredictArgs {
   std::string image, image_dir, output, overlay, model_dir;
   bool visualize = false, strict = false, quiet = false, gpu = false, reference_exact = false,
-       analyze = false;
+       analyze = false, resume = false, no_verify = false;
   int threads = 0;
   int refine_passes = constants::kRefinePasses;
   std::string decoder = "reference";
@@ -55,6 +58,7 @@ PredictorOptions make_options(const PredictArgs& a) {
   o.decoder = a.decoder == "dark" ? Decoder::Dark : Decoder::Reference;
   o.reference_exact = a.reference_exact;
   o.refine_passes = a.refine_passes;
+  o.verify_models = !a.no_verify;
   if (a.orientation == "left") o.orientation = Orientation::FacingLeft;
   if (a.orientation == "right") o.orientation = Orientation::FacingRight;
   return o;
@@ -88,6 +92,7 @@ cv::Mat overlay_of(const cv::Mat& rgb, const PredictionResult& result, const Pre
 }
 
 int run_single(Predictor& predictor, const PredictArgs& a) {
+  protect_input(a.image);
   cv::Mat rgb;
   const bool want_rgb = a.visualize || !a.overlay.empty();
   const PredictionResult result = predict_one(predictor, a.image, a, want_rgb ? &rgb : nullptr);
@@ -109,44 +114,117 @@ int run_single(Predictor& predictor, const PredictArgs& a) {
   return 0;
 }
 
+// Overlay file name for each image: <stem>_overlay.png, or <stem>_<ext>_overlay.png when
+// two images share a stem (p.jpg and p.png), so that no overlay replaces another.
+std::map<fs::path, std::string> overlay_names(const std::vector<fs::path>& files) {
+  std::map<std::string, int> stems;
+  for (const auto& f : files) ++stems[f.stem().string()];
+  std::map<fs::path, std::string> names;
+  for (const auto& f : files) {
+    std::string name = f.stem().string();
+    if (stems[name] > 1) name += "_" + f.extension().string().substr(1);
+    names[f] = name + "_overlay.png";
+  }
+  return names;
+}
+
+// A folder run appends each finished result to <output>.partial.jsonl (one
+// {"image": path, "result": {...}} per line), so that a run killed mid-way keeps what it
+// finished; --resume reads it back and skips those images. The file is removed once the
+// final JSON is written.
+fs::path progress_file(const PredictArgs& a) { return a.output + ".partial.jsonl"; }
+
+nlohmann::ordered_json read_progress(const fs::path& file) {
+  nlohmann::ordered_json done = nlohmann::ordered_json::object();
+  std::ifstream in(file);
+  for (std::string line; std::getline(in, line);) {
+    try {  // the last line of a killed run may be cut off: it is simply run again
+      const auto j = nlohmann::ordered_json::parse(line);
+      done[j.at("image").get<std::string>()] = j.at("result");
+    } catch (const nlohmann::json::exception&) {
+    }
+  }
+  return done;
+}
+
 int run_batch(Predictor& predictor, const PredictArgs& a) {
-  const auto files = list_images(a.image_dir);
-  if (files.empty())
+  const auto listing = list_images(a.image_dir);
+  const auto& files = listing.images;
+  if (files.empty() && listing.skipped.empty())
     throw std::runtime_error(a.image_dir + ": no images found (looked for .jpg .jpeg .png .bmp "
                                            ".tif .tiff .dcm)");
   if (a.visualize && a.output.empty())
     throw std::runtime_error("--visualize with --image-dir needs --output FOLDER for the overlays");
+  const bool json_out = !a.visualize && !a.output.empty();
+  if (a.resume && !json_out) throw std::runtime_error("--resume needs --output FILE.json (the batch JSON)");
+  for (const auto& f : files) protect_input(f);
+  const auto names = overlay_names(files);
+
   nlohmann::ordered_json batch = nlohmann::ordered_json::object();
+  std::ofstream progress;
+  if (json_out) {
+    if (a.resume) batch = read_progress(progress_file(a));
+    if (!a.resume) fs::remove(progress_file(a));
+    if (fs::path(a.output).has_parent_path()) fs::create_directories(fs::path(a.output).parent_path());
+    // Rewritten from what was read back, so that a cut-off last line does not stay behind.
+    std::ofstream(progress_file(a), std::ios::trunc) << [&] {
+      std::string lines;
+      for (const auto& [image, result] : batch.items())
+        lines += nlohmann::ordered_json{{"image", image}, {"result", result}}.dump() + "\n";
+      return lines;
+    }();
+    progress.open(progress_file(a), std::ios::app);
+    if (!progress) throw std::runtime_error(progress_file(a).string() + ": cannot open for writing");
+  }
+  const size_t total = files.size() + listing.skipped.size();
   int failures = 0;
+  size_t n = 0;
+  for (const auto& skipped : listing.skipped) {
+    ++failures;
+    std::cerr << "[" << ++n << "/" << total << "] SKIPPED: " << skipped << "\n";
+  }
   const auto start = std::chrono::steady_clock::now();
-  for (size_t i = 0; i < files.size(); ++i) {
-    const auto& file = files[i];
+  for (const auto& file : files) {
+    ++n;
+    if (batch.contains(file.string())) {
+      std::cerr << "[" << n << "/" << total << "] " << file.filename().string() << " done before (--resume)\n";
+      continue;
+    }
     const auto t = std::chrono::steady_clock::now();
     try {
       cv::Mat rgb;
       const bool want_rgb = a.visualize || !a.overlay.empty();
       const PredictionResult result = predict_one(predictor, file, a, want_rgb ? &rgb : nullptr);
-      const std::string overlay_name = file.stem().string() + "_overlay.png";
       if (!a.quiet) print_table(result, std::cout);
-      if (a.visualize) write_png_atomic(fs::path(a.output) / overlay_name, overlay_of(rgb, result, a));
+      if (a.visualize) write_png_atomic(fs::path(a.output) / names.at(file), overlay_of(rgb, result, a));
       if (!a.overlay.empty())
-        write_png_atomic(fs::path(a.overlay) / overlay_name, overlay_of(rgb, result, a));
-      batch[file.string()] = result_json(result, a);
+        write_png_atomic(fs::path(a.overlay) / names.at(file), overlay_of(rgb, result, a));
+      const auto json = result_json(result, a);
+      batch[file.string()] = json;
+      if (progress.is_open()) {
+        progress << nlohmann::ordered_json{{"image", file.string()}, {"result", json}}.dump() << "\n";
+        progress.flush();
+        if (!progress) throw std::runtime_error(progress_file(a).string() + ": write failed (disk full?)");
+      }
       const double ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
-      std::cerr << "[" << i + 1 << "/" << files.size() << "] " << file.filename().string() << " ok ("
+      std::cerr << "[" << n << "/" << total << "] " << file.filename().string() << " ok ("
                 << static_cast<int>(ms) << " ms" << (result.degraded ? ", degraded" : "") << ")\n";
     } catch (const std::exception& e) {
       ++failures;
-      std::cerr << "[" << i + 1 << "/" << files.size() << "] " << file.filename().string()
+      std::cerr << "[" << n << "/" << total << "] " << file.filename().string()
                 << " FAILED: " << e.what() << "\n";
     }
   }
-  if (!a.visualize && !a.output.empty()) write_file_atomic(a.output, batch.dump(2) + "\n");
+  if (json_out) {
+    write_file_atomic(a.output, batch.dump(2) + "\n");
+    progress.close();
+    fs::remove(progress_file(a));
+  }
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::cerr << files.size() - failures << " of " << files.size() << " images done in " << secs
-            << " s" << (failures ? ", " + std::to_string(failures) + " failed" : "") << "\n";
+  std::cerr << total - failures << " of " << total << " images done in " << secs
+            << " s" << (failures ? ", " + std::to_string(failures) + " failed or skipped" : "") << "\n";
   return failures ? 1 : 0;
 }
 
@@ -164,19 +242,27 @@ CommandRunner add_predict_command(CLI::App& app) {
                     ->check(CLI::ExistingFile);
   auto* dir = cmd->add_option("--image-dir", args->image_dir, "Folder of cephalograms (sorted by name)");
   image->excludes(dir);
-  cmd->add_option("--output", args->output, "JSON file, or overlay PNG/folder with --visualize");
+  cmd->add_option("--output", args->output, "JSON file, or overlay PNG/folder with --visualize")
+      ->check(nonempty_path());
   cmd->add_flag("--visualize", args->visualize, "Write an annotated overlay PNG instead of JSON");
   cmd->add_option("--overlay", args->overlay,
                   "Also write the overlay PNG here (with --image-dir: a folder for "
-                  "<stem>_overlay.png files), independently of --output");
+                  "<stem>_overlay.png files; <stem>_<ext>_overlay.png when two images share a "
+                  "stem), independently of --output")
+      ->check(nonempty_path());
+  cmd->add_flag("--resume", args->resume,
+                "Folder runs: skip the images already finished by an earlier, interrupted run "
+                "(read from <output>.partial.jsonl, which a folder run appends each result to)");
   cmd->add_option("--model-dir", args->model_dir,
                   "Model folder (stage0/, stage1/); default: $CEPHTRACE_MODEL_DIR, ./models, or "
                   "the shipped models");
+  cmd->add_flag("--no-verify", args->no_verify,
+                "Do not check the model files against the model folder's MANIFEST.sha256");
   cmd->add_flag("--strict", args->strict, "Fail instead of running degraded when a Stage 0 model is missing");
   cmd->add_flag("--quiet", args->quiet, "Do not print the landmark tables");
   cmd->add_flag("--gpu", args->gpu, "Run the models on a CUDA GPU through OpenCV DNN (fails if none)");
   cmd->add_option("--threads", args->threads, "CPU threads for inference (0 = one per core)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0, limits().max_threads));
   cmd->add_option("--decoder", args->decoder,
                   "Heatmap decoder: reference (DARK-lite, as published) or dark (full DARK)")
       ->check(CLI::IsMember({"reference", "dark"}));
@@ -196,7 +282,8 @@ CommandRunner add_predict_command(CLI::App& app) {
                 "their lines on the overlay");
   cmd->add_option("--pixel-spacing", args->pixel_spacing,
                   "Pixel spacing in mm, recorded in the result (overrides DICOM)")
-      ->check(CLI::PositiveNumber);
+      ->check(pixel_spacing_mm());
+  add_limit_options(cmd);
 
   return [args]() {
     if (args->image.empty() && args->image_dir.empty()) {

@@ -64,6 +64,9 @@ struct DownloadOptions {
   std::chrono::seconds connect_timeout{30};
   std::chrono::seconds stall_timeout{60};  // give up when no byte arrives for this long
   int max_attempts = 3;  // per file; a dropped connection is retried, resuming
+  // When the server announces no sha256, a file must load as an ONNX model matching its
+  // contract before it replaces anything (tests of the transfer itself serve random bytes).
+  bool check_model_without_checksum = true;
 
   std::function<void(const DownloadProgress&)> on_progress;  // optional
   std::function<void(const FileOutcome&)> on_file_done;      // optional, as each file ends

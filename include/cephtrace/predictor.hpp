@@ -45,6 +45,8 @@ struct PredictorOptions {
   // the published layout; refine_2.onnx, … beside it join as an ensemble averaged in every
   // pass); 0 turns it off.
   int refine_passes = constants::kRefinePasses;
+  // Check the model files against model_dir/MANIFEST.sha256 when there is one.
+  bool verify_models = true;
 };
 
 // Thread safety: one Predictor may be shared by several threads; predict() calls are

@@ -39,6 +39,9 @@ struct PredictionResult {
   int original_width = 0;
   int original_height = 0;
   bool degraded = false;
+  // Why the result is degraded beyond Stage 0 (a flat or NaN model output, implausible
+  // anatomy: see plausibility.hpp); "degraded_reasons" in the JSON.
+  std::vector<std::string> degraded_reasons;
   nlohmann::json stage0_status = nlohmann::json::object();   // {"0A": bool, ... "0E": bool}
   nlohmann::json stage0_details = nlohmann::json::object();  // {"0A": {...}, ...}
   std::vector<LandmarkPrediction> landmarks;                 // 25, canonical order

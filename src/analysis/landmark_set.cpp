@@ -1,9 +1,10 @@
 // Reading landmark sets: predict results, predict batches and canonical ground truth.
 #include <cmath>
-#include <fstream>
+#include <set>
 #include <stdexcept>
 
 #include "cephtrace/analysis.hpp"
+#include "cephtrace/limits.hpp"
 
 namespace cephtrace {
 namespace {
@@ -23,7 +24,8 @@ std::optional<double> finite_number(const json& v) {
 std::optional<double> read_spacing(const json& j, const char* key) {
   if (!j.contains(key) || j[key].is_null()) return std::nullopt;
   const auto s = finite_number(j[key]);
-  if (!s || *s <= 0) throw fail(std::string(key) + " must be a positive number");
+  if (!s) throw fail(std::string(key) + " must be a number");
+  check_pixel_spacing(*s, key);
   return s;
 }
 
@@ -47,6 +49,7 @@ LandmarkSet from_predict_result(const json& j) {
   const json& list = j["landmarks"];
   if (!list.is_array()) throw fail("\"landmarks\" must be an array of {name, x, y, ...}");
   LandmarkSet set;
+  std::set<int> seen;
   for (size_t i = 0; i < list.size(); ++i) {
     const json& e = list[i];
     const std::string where = "landmarks[" + std::to_string(i) + "]";
@@ -63,6 +66,8 @@ LandmarkSet from_predict_result(const json& j) {
       throw fail(where + ": needs a \"name\" or an \"index\"");
     }
     const std::string what = where + " (" + std::string(canonical_landmarks()[*idx].name) + ")";
+    // One rule for every landmark input: a repeated landmark is an error naming it.
+    if (!seen.insert(*idx).second) throw fail(what + ": the landmark appears twice");
     if (e.contains("available") && e["available"] == false) continue;  // marked absent
     set.points[*idx] = read_xy(e.value("x", json()), e.value("y", json()), what);
     set.low_confidence[*idx] = e.value("confidence", json()) == "low";
@@ -144,14 +149,9 @@ std::vector<std::pair<std::string, LandmarkSet>> landmark_sets_from_json(const j
 
 std::vector<std::pair<std::string, LandmarkSet>> load_landmark_sets(
     const std::filesystem::path& file) {
-  std::ifstream in(file);
-  if (!in) throw fail(file.string() + ": cannot open the file");
-  json j;
-  try {
-    j = json::parse(in);
-  } catch (const json::exception& e) {
-    throw fail(file.string() + ": not valid JSON (" + e.what() + ")");
-  }
+  // parse_json bounds the depth and refuses repeated keys (a ground-truth file naming a
+  // landmark twice) instead of keeping the last one.
+  const json j = parse_json(read_file_limited(file), file.string());
   try {
     return landmark_sets_from_json(j);
   } catch (const std::exception& e) {

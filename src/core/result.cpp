@@ -12,6 +12,7 @@ nlohmann::ordered_json to_json(const PredictionResult& r) {
   j["original_width"] = r.original_width;
   j["original_height"] = r.original_height;
   j["degraded"] = r.degraded;
+  j["degraded_reasons"] = r.degraded_reasons;
   j["stage0_status"] = ordered::parse(r.stage0_status.dump());
   j["stage0_details"] = ordered::parse(r.stage0_details.dump());
   auto& lms = j["landmarks"] = ordered::array();

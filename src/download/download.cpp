@@ -14,6 +14,7 @@
 #include <system_error>
 
 #include "cephtrace/model_contract.hpp"
+#include "cephtrace/onnx_model.hpp"
 #include "download/sha256.hpp"
 
 namespace fs = std::filesystem;
@@ -391,6 +392,14 @@ std::uint64_t fetch_file(const DownloadOptions& opt, const ModelContract& contra
     if (got != sha)
       throw reject("sha256 mismatch: got " + got + ", the server announced " + sha +
                    " (corrupted download; run again)");
+  } else if (opt.check_model_without_checksum) {
+    // No checksum to compare with: the file must at least be an ONNX model that loads and
+    // matches its contract (the zone models' channel count is judged at run time).
+    try {
+      OnnxModel::load(part, contract, false, true);
+    } catch (const ModelError& e) {
+      throw reject(std::string("not a usable model (the server sent no checksum): ") + e.what());
+    }
   }
   fs::rename(part, final_path, ec);  // atomic on POSIX: old file or new file, never half
   if (ec)

@@ -12,6 +12,7 @@
 
 #include "cephtrace/constants.hpp"
 #include "cephtrace/landmarks.hpp"
+#include "cephtrace/limits.hpp"
 #include "evaluate/internal.hpp"
 
 namespace cephtrace {
@@ -31,14 +32,24 @@ PredictedImage prediction_from_result(const nlohmann::json& r, const std::string
     throw GroundTruthError(where + ": no \"landmarks\" array");
   PredictedImage p;
   p.key = key;
-  if (r.contains("pixel_spacing_mm") && r["pixel_spacing_mm"].is_number() && r["pixel_spacing_mm"].get<double>() > 0)
+  if (r.contains("pixel_spacing_mm") && r["pixel_spacing_mm"].is_number()) {
+    try {
+      check_pixel_spacing(r["pixel_spacing_mm"].get<double>(), where + ": pixel_spacing_mm");
+    } catch (const LimitError& e) {
+      throw GroundTruthError(e.what());
+    }
     p.pixel_spacing_mm = r["pixel_spacing_mm"].get<double>();
+  }
   std::set<std::string> seen;
   for (const auto& l : r["landmarks"]) {
     if (!l.is_object() || !l.contains("name") || !l["name"].is_string())
       throw GroundTruthError(where + ": a landmark without a \"name\"");
     const std::string name = l["name"].get<std::string>();
     if (!seen.insert(name).second) throw GroundTruthError(where + ": landmark " + name + " appears twice");
+    // Predictions use canonical names only; another name is a typo or a foreign file, and
+    // dropping it would score fewer landmarks than the user believes.
+    if (!canonical_index(name))
+      throw GroundTruthError(where + ": unknown landmark name '" + name.substr(0, 60) + "'");
     if (l.contains("available") && l["available"].is_boolean() && !l["available"].get<bool>()) continue;
     const auto x = l.find("x"), y = l.find("y");
     if (x == l.end() || y == l.end() || x->is_null() || y->is_null()) continue;  // not predicted
@@ -64,13 +75,11 @@ std::vector<PredictedImage> predictions_from_json(const nlohmann::json& j, const
 }
 
 std::vector<PredictedImage> read_predictions_file(const fs::path& file) {
-  std::ifstream in(file);
-  if (!in) throw GroundTruthError(file.string() + ": cannot open");
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw GroundTruthError(file.string() + ": not valid JSON (" + e.what() + ")");
+    j = parse_json(read_file_limited(file), file.string());
+  } catch (const std::exception& e) {
+    throw GroundTruthError(e.what());
   }
   return predictions_from_json(j, file.string());
 }

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "cephtrace/landmarks.hpp"
+#include "cephtrace/limits.hpp"
 #include "evaluate/internal.hpp"
 
 namespace cephtrace {
@@ -20,6 +21,9 @@ namespace detail {
 std::optional<std::string> coordinate_problem(double x, double y,
                                               std::optional<std::pair<int, int>> size) {
   if (!std::isfinite(x) || !std::isfinite(y)) return "coordinate is not a finite number";
+  if (std::max(x, y) > limits().max_coordinate_px)
+    return "coordinate (" + format_number(x, 2) + ", " + format_number(y, 2) + ") is beyond any image (" +
+           format_number(limits().max_coordinate_px, 0) + " px)";
   if (x < 0 || y < 0) return "negative coordinate (" + format_number(x, 2) + ", " + format_number(y, 2) + ")";
   if (size && (x > size->first || y > size->second))
     return "coordinate (" + format_number(x, 2) + ", " + format_number(y, 2) + ") outside the " +
@@ -115,13 +119,11 @@ void AliasTable::add(std::string_view alias, std::string_view canonical) {
 }
 
 void AliasTable::load(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  if (!in) throw GroundTruthError(file.string() + ": cannot open alias file");
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw GroundTruthError(file.string() + ": not valid JSON (" + e.what() + ")");
+    j = parse_json(read_file_limited(file), file.string());
+  } catch (const std::exception& e) {
+    throw GroundTruthError(e.what());
   }
   if (!j.is_object()) throw GroundTruthError(file.string() + ": expected {\"alias\": \"canonical\", ...}");
   for (const auto& [alias, target] : j.items()) {
@@ -145,8 +147,8 @@ std::optional<std::string> AliasTable::resolve(std::string_view label) const {
 
 namespace {
 
-std::optional<std::pair<double, double>> json_point(const nlohmann::ordered_json& v) {
-  auto number = [](const nlohmann::ordered_json& n) -> std::optional<double> {
+std::optional<std::pair<double, double>> json_point(const nlohmann::json& v) {
+  auto number = [](const nlohmann::json& n) -> std::optional<double> {
     if (!n.is_number()) return std::nullopt;
     return n.get<double>();
   };
@@ -167,30 +169,25 @@ std::optional<std::pair<double, double>> json_point(const nlohmann::ordered_json
 GroundTruth ground_truth_from_json(const std::string& text, const std::string& origin,
                                    const AliasTable& aliases) {
   auto fail = [&](const std::string& why) { return GroundTruthError(origin + ": " + why); };
-  // nlohmann::json keeps the last of two equal keys silently; a callback sees them all.
-  std::set<std::string> top_keys;
-  std::string duplicate;
-  auto callback = [&](int depth, nlohmann::ordered_json::parse_event_t event, nlohmann::ordered_json& parsed) {
-    if (event == nlohmann::ordered_json::parse_event_t::key && depth == 1 &&
-        !top_keys.insert(parsed.get<std::string>()).second)
-      duplicate = parsed.get<std::string>();
-    return true;
-  };
-  nlohmann::ordered_json j;  // file order: extra landmarks keep the order they were written in
+  // parse_json bounds the depth and refuses duplicate keys (nlohmann keeps the last one).
+  nlohmann::json j;
   try {
-    j = nlohmann::ordered_json::parse(text, callback);
-  } catch (const nlohmann::json::exception& e) {
-    throw fail(std::string("not valid JSON (") + e.what() + ")");
+    j = parse_json(text, origin);
+  } catch (const std::exception& e) {
+    throw GroundTruthError(e.what());
   }
-  if (!duplicate.empty()) throw fail("label '" + duplicate + "' appears twice");
   if (!j.is_object()) throw fail("expected an object mapping landmark names to [x, y]");
 
   GroundTruth gt;
   gt.stem = detail::stem_of(origin);
   if (j.contains("_pixel_spacing_mm") && !j["_pixel_spacing_mm"].is_null()) {
     const auto& s = j["_pixel_spacing_mm"];
-    if (!s.is_number() || s.get<double>() <= 0)
-      throw fail("_pixel_spacing_mm must be a positive number");
+    if (!s.is_number()) throw fail("_pixel_spacing_mm must be a number");
+    try {
+      check_pixel_spacing(s.get<double>(), origin + ": _pixel_spacing_mm");
+    } catch (const LimitError& e) {
+      throw GroundTruthError(e.what());
+    }
     gt.pixel_spacing_mm = s.get<double>();
   }
   if (j.contains("_image_size")) {
@@ -209,14 +206,16 @@ GroundTruth ground_truth_from_json(const std::string& text, const std::string& o
   std::optional<std::pair<int, int>> size;
   if (gt.image_width) size = std::pair{*gt.image_width, *gt.image_height};
   std::map<std::string, std::string> label_of;  // resolved name -> label that gave it
-  for (const auto& [label, value] : j.items()) {
+  // File order: extra landmarks keep the order they were written in.
+  for (const auto& label : top_level_keys(text)) {
     if (label.empty() || label.front() == '_') continue;  // metadata
+    const auto& value = j[label];
     const std::string name = aliases.resolve(label).value_or(label);
     if (auto [it, fresh] = label_of.emplace(name, label); !fresh)
       throw fail("labels '" + it->second + "' and '" + label + "' both give landmark " + name);
     if (value.is_null()) continue;  // missing
     const auto p = json_point(value);
-    if (!p) throw fail("landmark " + label + ": expected [x, y] or {\"x\": .., \"y\": ..}, got " + value.dump());
+    if (!p) throw fail("landmark " + label + ": expected [x, y] or {\"x\": .., \"y\": ..}, got " + json_excerpt(value));
     if (auto why = detail::coordinate_problem(p->first, p->second, size))
       throw fail("landmark " + label + ": " + *why);
     gt.landmarks.push_back({name, p->first, p->second});
@@ -226,11 +225,13 @@ GroundTruth ground_truth_from_json(const std::string& text, const std::string& o
 }
 
 GroundTruth read_ground_truth_file(const std::filesystem::path& file, const AliasTable& aliases) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw GroundTruthError(file.string() + ": cannot open");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return ground_truth_from_json(buffer.str(), file.string(), aliases);
+  std::string text;
+  try {
+    text = read_file_limited(file);
+  } catch (const std::exception& e) {
+    throw GroundTruthError(e.what());
+  }
+  return ground_truth_from_json(text, file.string(), aliases);
 }
 
 nlohmann::ordered_json to_json(const GroundTruth& gt) {

@@ -1,13 +1,14 @@
 // Importers from public annotation formats into canonical ground truth.
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 
 #include "cephtrace/ground_truth.hpp"
 #include "cephtrace/landmarks.hpp"
+#include "cephtrace/limits.hpp"
 #include "evaluate/internal.hpp"
 
 namespace cephtrace {
@@ -55,11 +56,58 @@ const std::vector<std::string>& cl2023_landmark_names() {
 namespace {
 
 std::string read_text(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw GroundTruthError(file.string() + ": cannot open");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+  try {
+    return read_file_limited(file);
+  } catch (const std::exception& e) {
+    throw GroundTruthError(e.what());
+  }
+}
+
+// The ISBI alternate points are a Python dict literal ({0: {'x': 1.0, 'y': nan}, ...}); this
+// turns it into JSON in one pass: integer keys quoted, single quotes made double, and
+// nan/NaN/None/inf made null so that they are reported, not parsed as numbers. (A single
+// pass rather than std::regex, whose recursion overflows the stack on long fields.)
+std::string python_dict_to_json(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 16);
+  const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  const auto is_word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  char last = 0;  // last character emitted outside whitespace
+  for (size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    if (c == '\'' || c == '"') {  // a string: copied up to its closing quote
+      const size_t end = text.find(c, i + 1);
+      const size_t stop = end == std::string_view::npos ? text.size() : end + 1;
+      out += '"';
+      out.append(text.substr(i + 1, stop - i - 1 - (end == std::string_view::npos ? 0 : 1)));
+      if (end != std::string_view::npos) out += '"';
+      i = stop;
+      last = '"';
+      continue;
+    }
+    if (is_word(c)) {
+      size_t end = i;
+      while (end < text.size() && (is_word(text[end]) || text[end] == '.')) ++end;
+      const std::string_view word = text.substr(i, end - i);
+      size_t next = end;
+      while (next < text.size() && is_space(text[next])) ++next;
+      const bool is_key = (last == '{' || last == ',') && next < text.size() && text[next] == ':' &&
+                          std::all_of(word.begin(), word.end(), [](char d) { return std::isdigit(static_cast<unsigned char>(d)); });
+      if (is_key)
+        out.append("\"").append(word).append("\"");
+      else if (word == "nan" || word == "NaN" || word == "None" || word == "inf")
+        out += "null";
+      else
+        out.append(word);
+      i = end;
+      last = 'w';
+      continue;
+    }
+    out += c;
+    if (!is_space(c)) last = c;
+    ++i;
+  }
+  return out;
 }
 
 // Splits one CSV line; double-quoted fields may contain commas ("" is a quote).
@@ -242,10 +290,6 @@ ImportResult import_isbi_alternate(const fs::path& csv, const ImportOptions& opt
     throw GroundTruthError(file + ": expected the header 'document,points'");
 
   Collector collector(options, "ISBI 2015 alternate annotation (" + csv.filename().string() + ")");
-  // The points are a Python dict literal; turn it into JSON: quote the integer keys, use
-  // double quotes, and make nan/None null so that they are reported, not parsed as numbers.
-  static const std::regex int_key(R"(([{,]\s*)(\d+)\s*:)");
-  static const std::regex missing(R"(\b(nan|NaN|None|inf)\b)");
   for (size_t r = 1; r < lines.size(); ++r) {
     if (detail::trim(lines[r]).empty()) continue;
     const auto fields = split_csv(lines[r]);
@@ -255,24 +299,15 @@ ImportResult import_isbi_alternate(const fs::path& csv, const ImportOptions& opt
       collector.refuse(row, stem, "expected 2 fields (document, points)");
       continue;
     }
-    std::string text = std::regex_replace(fields[1], int_key, "$1\"$2\":");
-    std::replace(text.begin(), text.end(), '\'', '"');
-    text = std::regex_replace(text, missing, "null");
-    std::set<std::string> keys;
-    bool duplicate = false;
     nlohmann::json points;
     try {
-      points = nlohmann::json::parse(text, [&](int depth, nlohmann::json::parse_event_t e, nlohmann::json& p) {
-        if (e == nlohmann::json::parse_event_t::key && depth == 1 && !keys.insert(p.get<std::string>()).second)
-          duplicate = true;
-        return true;
-      });
-    } catch (const nlohmann::json::exception&) {
-      collector.refuse(row, stem, "points are not a valid {k: {'x': .., 'y': ..}} literal");
+      points = parse_json(python_dict_to_json(fields[1]), "points");
+    } catch (const std::exception& e) {  // syntax, a repeated index, or too deep
+      collector.refuse(row, stem, e.what());
       continue;
     }
-    if (duplicate || !points.is_object()) {
-      collector.refuse(row, stem, duplicate ? "a landmark index appears twice" : "points is not a dict");
+    if (!points.is_object()) {
+      collector.refuse(row, stem, "points is not a dict");
       continue;
     }
     GroundTruth gt = collector.start(stem);
@@ -344,9 +379,9 @@ ImportResult import_labelme(const fs::path& input, const ImportOptions& options)
     const std::string file = path.string();
     nlohmann::json j;
     try {
-      j = nlohmann::json::parse(read_text(path));
-    } catch (const nlohmann::json::exception& e) {
-      collector.refuse(file, path.stem().string(), std::string("not valid JSON: ") + e.what());
+      j = parse_json(read_text(path), file);
+    } catch (const std::exception& e) {
+      collector.refuse(file, path.stem().string(), e.what());
       continue;
     }
     if (!j.is_object() || !j.contains("shapes") || !j["shapes"].is_array()) {
@@ -389,7 +424,8 @@ ImportResult import_labelme(const fs::path& input, const ImportOptions& options)
         refusal = "labels '" + it->second + "' and '" + label + "' both give landmark " + name;
         break;
       }
-      const auto pts = shape.contains("points") ? shape["points"] : nlohmann::json();
+      static const nlohmann::json kNone;
+      const auto& pts = shape.contains("points") ? shape["points"] : kNone;  // no deep copy
       std::optional<double> x, y;
       if (pts.is_array() && pts.size() == 1 && pts[0].is_array() && pts[0].size() == 2 &&
           pts[0][0].is_number() && pts[0][1].is_number()) {

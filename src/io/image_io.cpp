@@ -10,7 +10,9 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "cephtrace/limits.hpp"
 #include "io/dicom.hpp"
+#include "io/image_header.hpp"
 
 namespace cephtrace {
 namespace {
@@ -21,12 +23,19 @@ namespace fs = std::filesystem;
   throw ImageError(source + ": " + problem);
 }
 
-void check_size(const cv::Mat& m, const std::string& source) {
-  if (m.cols < kMinImageSide || m.rows < kMinImageSide)
-    fail(source, "image too small (" + std::to_string(m.cols) + "×" + std::to_string(m.rows) +
+void check_size(int64_t width, int64_t height, const std::string& source) {
+  if (width < kMinImageSide || height < kMinImageSide)
+    fail(source, "image too small (" + std::to_string(width) + "×" + std::to_string(height) +
                      "); at least " + std::to_string(kMinImageSide) + "×" +
                      std::to_string(kMinImageSide) + " needed");
+  try {
+    check_image_size(width, height, source);  // --max-pixels, --max-aspect-ratio
+  } catch (const LimitError& e) {
+    throw ImageError(e.what());
+  }
 }
+
+void check_size(const cv::Mat& m, const std::string& source) { check_size(m.cols, m.rows, source); }
 
 std::string lower_extension(const fs::path& path) {
   std::string ext = path.extension().string();
@@ -50,36 +59,6 @@ cv::Mat scale_to_8bit(const cv::Mat& m, std::vector<std::string>& notes) {
        << hi << " scaled to 0..255";
   notes.push_back(note.str());
   return out;
-}
-
-// libjpeg only *warns* when the data ends early and hands back a grey-filled image, so a
-// cut-off JPEG is caught here by walking its marker segments up to the end-of-image
-// marker. Walking (rather than searching for FF D9) skips embedded thumbnails and ignores
-// trailers some cameras append after the image.
-bool truncated_jpeg(std::span<const uint8_t> b) {
-  if (b.size() < 2 || b[0] != 0xFF || b[1] != 0xD8) return false;  // not a JPEG
-  auto is_rst = [](uint8_t m) { return m >= 0xD0 && m <= 0xD7; };
-  size_t i = 2;
-  while (i + 1 < b.size()) {
-    const uint8_t marker = b[i + 1];
-    if (b[i] != 0xFF || marker == 0xFF) {  // stray or fill bytes: libjpeg skips them too
-      ++i;
-      continue;
-    }
-    if (marker == 0xD9) return false;  // end of image reached
-    if (marker == 0x01 || is_rst(marker)) {  // markers without a length
-      i += 2;
-      continue;
-    }
-    if (i + 3 >= b.size()) break;
-    i += 2 + ((size_t{b[i + 2]} << 8) | b[i + 3]);
-    if (marker == 0xDA) {
-      // Entropy-coded data: 0xFF is stuffed as FF 00 and restart markers may appear;
-      // anything else is the next marker.
-      while (i + 1 < b.size() && !(b[i] == 0xFF && b[i + 1] != 0x00 && !is_rst(b[i + 1]))) ++i;
-    }
-  }
-  return true;
 }
 
 cv::Mat imdecode_or_empty(std::span<const uint8_t> bytes, int flags) {
@@ -128,7 +107,17 @@ LoadedImage decode_image(std::span<const uint8_t> bytes, const std::string& sour
     check_size(out.grey, source_name);
     return out;
   }
-  if (truncated_jpeg(bytes)) fail(source_name, "truncated or corrupt JPEG (no end-of-image marker)");
+  // The header first: an image too large is refused before anything is allocated for it.
+  const auto header = detail::read_image_header(bytes);
+  if (!header)
+    fail(source_name, "not a supported image (JPEG, PNG, BMP, TIFF or DICOM), or the file is corrupt");
+  check_size(header->width, header->height, source_name);
+  if (header->pages > 1)
+    fail(source_name, "multi-page TIFF (" + std::to_string(header->pages) +
+                          " pages); give a single-page image (the page to use is not guessed)");
+  if (header->format == "JPEG")
+    if (const auto why = detail::jpeg_corruption(bytes))
+      fail(source_name, "truncated or corrupt JPEG (libjpeg: " + *why + ")");
 
   // ANYDEPTH keeps 16 bits; ANYCOLOR keeps grey files single-channel and drops alpha.
   // Unlike IMREAD_UNCHANGED this honours the EXIF orientation, as the grey decode does.
@@ -158,6 +147,11 @@ LoadedImage load_image(const fs::path& path) {
   if (!in) fail(source, "cannot open file (permission denied?)");
   const auto size = fs::file_size(path, ec);
   if (ec) fail(source, "cannot determine the file size (" + ec.message() + ")");
+  try {
+    check_file_size(path);  // --max-file-mb
+  } catch (const LimitError& e) {
+    throw ImageError(e.what());
+  }
   std::vector<uint8_t> bytes(size);
   if (!in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size)))
     fail(source, "read error");

@@ -10,6 +10,9 @@
 #include <opencv2/imgproc.hpp>
 
 #include "cephtrace/constants.hpp"
+#include "cephtrace/limits.hpp"
+#include "cephtrace/model_manifest.hpp"
+#include "cephtrace/plausibility.hpp"
 #include "cephtrace/model_contract.hpp"
 #include "cephtrace/orientation.hpp"
 #include "cephtrace/preprocess.hpp"
@@ -277,7 +280,9 @@ struct Predictor::Impl {
 
 Predictor::Predictor(PredictorOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
+  check_threads(impl_->options.threads);  // a huge count crashes OpenCV's thread pool
   cv::setNumThreads(impl_->options.threads > 0 ? impl_->options.threads : cv::getNumberOfCPUs());
+  if (impl_->options.verify_models) verify_model_manifest(impl_->options.model_dir);
   impl_->load_models();
 }
 
@@ -302,13 +307,17 @@ PredictionResult Predictor::predict(const cv::Mat& image) { return predict(from_
 
 PredictionResult Predictor::predict(const LoadedImage& image) {
   std::lock_guard lock(impl_->mutex);
-  return impl_->run(image);
+  PredictionResult result = impl_->run(image);
+  check_plausibility(result);
+  return result;
 }
 
 PredictionResult Predictor::predict_with_priors(const LoadedImage& image,
                                                 const LandmarkPositions& priors) {
   std::lock_guard lock(impl_->mutex);
-  return impl_->run(image, &priors);
+  PredictionResult result = impl_->run(image, &priors);
+  check_plausibility(result);
+  return result;
 }
 
 const PredictorOptions& Predictor::options() const { return impl_->options; }

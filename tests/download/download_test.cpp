@@ -84,6 +84,7 @@ class DownloadTest : public ::testing::Test {
     for (const auto& [key, body] : bodies_) o.expected_sizes[key] = body.size();
     o.connect_timeout = std::chrono::seconds(2);
     o.stall_timeout = std::chrono::seconds(3);
+    o.check_model_without_checksum = false;  // the bodies are random bytes, not ONNX
     return o;
   }
 
@@ -312,6 +313,27 @@ TEST_F(DownloadTest, RejectsASha256Mismatch) {
   EXPECT_NE(report.files[0].message.find("sha256 mismatch"), std::string::npos);
   EXPECT_FALSE(fs::exists(file_of("zone1")));
   EXPECT_FALSE(fs::exists(part_of("zone1")));
+}
+
+// Without a checksum from the server, junk must not become a model (issue 17: 314 MB of
+// junk was accepted); a real ONNX file matching the contract still is.
+TEST_F(DownloadTest, WithoutAChecksumOnlyAnOnnxModelMatchingItsContractIsKept) {
+  auto o = options();
+  o.keys = {"zone1"};
+  o.check_model_without_checksum = true;
+  const auto junk = download_weights(o);
+  ASSERT_FALSE(junk.ok());
+  EXPECT_NE(junk.files[0].message.find("not a usable model"), std::string::npos) << junk.files[0].message;
+  EXPECT_FALSE(fs::exists(file_of("zone1")));
+  EXPECT_FALSE(fs::exists(part_of("zone1")));
+
+  const fs::path fixture = test::fixture_models_dir() / contract("zone1").relative_path;
+  bodies_["zone1"] = read_file(fixture);
+  server_.set(path_of("zone1"), route_of("zone1"));
+  o.expected_sizes["zone1"] = bodies_["zone1"].size();
+  const auto real = download_weights(o);
+  ASSERT_TRUE(real.ok()) << real.files[0].message;
+  EXPECT_EQ(read_file(file_of("zone1")), bodies_["zone1"]);
 }
 
 TEST_F(DownloadTest, ReportsA404AndFetchesTheOtherFiles) {

@@ -216,5 +216,52 @@ TEST(DicomTools, Img2dcmColourJpegKeepsRgbOrder) {
   EXPECT_FALSE(img.pixel_spacing_mm.has_value());
 }
 
+// ---- Hostile input (issue 17).
+
+std::string dicom_error(const fs::path& file) {
+  try {
+    load_image(file);
+  } catch (const ImageError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(DicomErrors, HugeRowsAndColumnsAreRefusedBeforeAllocating) {
+  const auto file = write_dicom(test::temp_dir() / "huge.dcm", "MONOCHROME2", [](DcmDataset& ds) {
+    ds.putAndInsertUint16(DCM_Rows, 65535);
+    ds.putAndInsertUint16(DCM_Columns, 65535);
+  });
+  const std::string msg = dicom_error(file);
+  EXPECT_NE(msg.find(file.string()), std::string::npos) << msg;
+  EXPECT_NE(msg.find("--max-pixels"), std::string::npos) << msg;
+}
+
+TEST(DicomErrors, ColumnsOrBitsAllocatedThatDoNotDescribeThePixelsAreAnError) {
+  const auto dir = test::temp_dir();
+  const auto columns = write_dicom(dir / "columns.dcm", "MONOCHROME2",
+                                   [](DcmDataset& ds) { ds.putAndInsertUint16(DCM_Columns, kWidth - 20); });
+  const auto bits = write_dicom(dir / "bits.dcm", "MONOCHROME2", [](DcmDataset& ds) {
+    ds.putAndInsertUint16(DCM_BitsAllocated, 8);
+    ds.putAndInsertUint16(DCM_BitsStored, 8);
+    ds.putAndInsertUint16(DCM_HighBit, 7);
+  });
+  for (const auto& file : {columns, bits}) {
+    const std::string msg = dicom_error(file);
+    EXPECT_NE(msg.find(file.string()), std::string::npos) << msg;
+    EXPECT_NE(msg.find("does not describe the pixels"), std::string::npos) << msg;
+  }
+}
+
+TEST(DicomErrors, AbsurdPixelSpacingIsRefused) {
+  for (const char* spacing : {"1e308\\1e308", "1e-300\\1e-300", "inf\\inf", "5\\5"}) {
+    const auto file = write_dicom(test::temp_dir() / "spacing.dcm", "MONOCHROME2",
+                                  [&](DcmDataset& ds) { ds.putAndInsertString(DCM_PixelSpacing, spacing); });
+    const std::string msg = dicom_error(file);
+    EXPECT_NE(msg.find(file.string()), std::string::npos) << spacing << ": " << msg;
+    EXPECT_NE(msg.find("plausible range"), std::string::npos) << spacing << ": " << msg;
+  }
+}
+
 }  // namespace
 }  // namespace cephtrace

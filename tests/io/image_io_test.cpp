@@ -7,6 +7,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "cephtrace/limits.hpp"
 #include "test_support.hpp"
 
 namespace cephtrace {
@@ -313,6 +314,85 @@ TEST(LoadImageErrors, TinyImage) {
     EXPECT_NE(msg.find("too small (" + dims + ")"), std::string::npos) << msg;
     EXPECT_NE(msg.find("32×32"), std::string::npos) << msg;
   }
+}
+
+// ---- Hostile input (issue 17): refused before decoding, with the file and the limit named.
+
+// A PNG whose header claims `width` x `height` (the pixel data is a small image's: the
+// header check must refuse it before anything is decoded or allocated).
+fs::path png_claiming(const fs::path& file, uint32_t width, uint32_t height) {
+  std::vector<uchar> png;
+  cv::imencode(".png", pattern(40, 40, CV_8UC1), png);
+  for (int i = 0; i < 4; ++i) {
+    png[16 + i] = static_cast<uchar>(width >> (24 - 8 * i));
+    png[20 + i] = static_cast<uchar>(height >> (24 - 8 * i));
+  }
+  write_bytes(file, std::string(png.begin(), png.end()));
+  return file;
+}
+
+TEST(LoadImageLimits, HugeImageIsRefusedFromItsHeader) {
+  const auto file = png_claiming(test::temp_dir() / "huge.png", 32000, 32000);
+  const std::string msg = error_of([&] { load_image(file); });
+  EXPECT_NE(msg.find(file.string()), std::string::npos) << msg;
+  EXPECT_NE(msg.find("32000x32000"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("--max-pixels"), std::string::npos) << msg;
+}
+
+TEST(LoadImageLimits, MaxPixelsCanBeChanged) {
+  const auto file = test::temp_dir() / "small.png";
+  ASSERT_TRUE(cv::imwrite(file.string(), pattern(100, 100, CV_8UC1)));
+  const Limits saved = limits();
+  limits().max_pixels = 5000;
+  const std::string msg = error_of([&] { load_image(file); });
+  limits() = saved;
+  EXPECT_NE(msg.find("--max-pixels"), std::string::npos) << msg;
+  EXPECT_NO_THROW(load_image(file));
+}
+
+TEST(LoadImageLimits, ExtremeAspectRatioIsRefused) {
+  const auto file = test::temp_dir() / "strip.png";
+  ASSERT_TRUE(cv::imwrite(file.string(), pattern(2000, 50, CV_8UC1)));
+  const std::string msg = error_of([&] { load_image(file); });
+  EXPECT_NE(msg.find(file.string()), std::string::npos) << msg;
+  EXPECT_NE(msg.find("aspect ratio"), std::string::npos) << msg;
+}
+
+TEST(LoadImageLimits, MultiPageTiffIsRefusedNotReadAsItsFirstPage) {
+  const auto file = test::temp_dir() / "pages.tif";
+  ASSERT_TRUE(cv::imwritemulti(file.string(), std::vector<cv::Mat>{pattern(40, 40, CV_8UC1),
+                                                                  pattern(300, 300, CV_8UC1)}));
+  const std::string msg = error_of([&] { load_image(file); });
+  EXPECT_NE(msg.find(file.string()), std::string::npos) << msg;
+  EXPECT_NE(msg.find("multi-page TIFF (2 pages)"), std::string::npos) << msg;
+  const auto single = test::temp_dir() / "single.tif";
+  ASSERT_TRUE(cv::imwrite(single.string(), pattern(300, 300, CV_8UC1)));
+  EXPECT_NO_THROW(load_image(single));
+}
+
+// libjpeg warns "premature end of data segment" and fills the rest with grey when a cut
+// JPEG ends in a (fake) end-of-image marker; the marker walk alone would accept it.
+TEST(LoadImageErrors, TruncatedJpegWithAFakeEndMarker) {
+  const auto dir = test::temp_dir();
+  const auto whole = dir / "whole.jpg";
+  ASSERT_TRUE(cv::imwrite(whole.string(), pattern(400, 400, CV_8UC3)));
+  const std::string bytes = read_bytes(whole);
+  const auto cut = dir / "cut_eoi.jpg";
+  write_bytes(cut, bytes.substr(0, bytes.size() / 2) + "\xFF\xD9");
+  const std::string msg = error_of([&] { load_image(cut); });
+  EXPECT_NE(msg.find(cut.string()), std::string::npos) << msg;
+  EXPECT_NE(msg.find("truncated or corrupt JPEG"), std::string::npos) << msg;
+}
+
+TEST(LoadImageLimits, FileSizeLimit) {
+  const auto file = test::temp_dir() / "big.png";
+  ASSERT_TRUE(cv::imwrite(file.string(), pattern(400, 400, CV_8UC3)));
+  const Limits saved = limits();
+  limits().max_file_bytes = 100;
+  const std::string msg = error_of([&] { load_image(file); });
+  limits() = saved;
+  EXPECT_NE(msg.find(file.string()), std::string::npos) << msg;
+  EXPECT_NE(msg.find("--max-file-mb"), std::string::npos) << msg;
 }
 
 }  // namespace

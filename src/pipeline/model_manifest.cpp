@@ -1,0 +1,62 @@
+#include "cephtrace/model_manifest.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <vector>
+
+#include "cephtrace/onnx_model.hpp"
+#include "download/sha256.hpp"
+
+namespace cephtrace {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<fs::path> onnx_files(const fs::path& dir) {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file() && e.path().extension() == ".onnx")
+      files.push_back(fs::relative(e.path(), dir));
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+}  // namespace
+
+std::string model_manifest_text(const fs::path& model_dir) {
+  std::string text;
+  for (const auto& rel : onnx_files(model_dir))
+    text += detail::sha256_file_hex(model_dir / rel) + "  " + rel.generic_string() + "\n";
+  return text;
+}
+
+void verify_model_manifest(const fs::path& model_dir) {
+  const fs::path manifest = model_dir / kModelManifest;
+  std::ifstream in(manifest);
+  if (!in) return;
+  std::map<std::string, std::string> listed;  // relative path -> sha256
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream fields(line);
+    std::string sha, path;
+    if (!(fields >> sha >> path)) continue;
+    if (!path.empty() && path[0] == '*') path.erase(0, 1);  // sha256sum's binary-mode mark
+    if (path.starts_with("./")) path.erase(0, 2);
+    listed[path] = sha;
+  }
+  const std::string override_hint = " (--no-verify loads it anyway, e.g. for your own models)";
+  for (const auto& rel : onnx_files(model_dir)) {
+    const auto file = (model_dir / rel).string();
+    const auto it = listed.find(rel.generic_string());
+    if (it == listed.end())
+      throw ModelError(file + ": not listed in " + manifest.string() + override_hint);
+    const std::string got = detail::sha256_file_hex(model_dir / rel);
+    if (got != it->second)
+      throw ModelError(file + ": sha256 " + got + " does not match " + manifest.string() + " (" +
+                       it->second + "): the file is damaged or was replaced" + override_hint);
+  }
+}
+
+}  // namespace cephtrace
