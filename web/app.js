@@ -550,7 +550,15 @@ function renderStatus() {
     }
   }
   if (r.orientation_method === "stage1_peaks") add("warn", `Facing direction (${r.orientation}) was hard to tell; check it.`);
-  box.hidden = out.childElementCount === 0;
+  const worries = out.childElementCount > 0;
+  const counts = { high: 0, medium: 0, low: 0 };
+  for (const l of r.landmarks) counts[l.confidence] = (counts[l.confidence] || 0) + 1;
+  add("ok", `Engine: ${r.degraded ? "Stage 1 only" : "Stage 0 → Stage 1" + (r.refinement === "stage2" ? " → Stage 2" : "")}` +
+      ` · facing ${r.orientation} · confidence ${counts.high} high, ${counts.medium} medium, ${counts.low} low` +
+      (worries ? "" : " · nothing flagged"));
+  $("status-title").textContent = worries ? "Check first" : "Engine status";
+  box.hidden = false;
+  box.classList.toggle("worries", worries);
   box.classList.toggle("degraded", !!r.degraded);
 }
 

@@ -9,6 +9,7 @@
 // Exits 77 (CTest: skipped), saying why, when Chromium, chromedriver or the models are missing.
 import { spawn, execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -198,6 +199,33 @@ async function main() {
         a.predicted_x === aBefore.x && a.predicted_y === aBefore.y, "the JSON export has A at the dragged position, flagged corrected");
   check(exported.landmarks.filter((l) => l.corrected).length === 1, "only A is flagged corrected");
   check(exported.landmarks.length === 25, "the export holds all 25 landmarks");
+
+  // Keyboard: select S in the list, nudge it right twice and down once, undo the last nudge.
+  await click('#landmark-table tr[data-i="0"]');
+  const s0 = await js("return {...window.cephtrace.state.points[0]};");
+  const keys = (...values) => wd("POST", s("/actions"), { actions: [{ type: "key", id: "kb", actions:
+    values.flatMap((v) => (Array.isArray(v) ? [...v.map((k) => ({ type: "keyDown", value: k })), ...v.slice().reverse().map((k) => ({ type: "keyUp", value: k }))]
+                                             : [{ type: "keyDown", value: v }, { type: "keyUp", value: v }])) }] });
+  const RIGHT = "\uE014", DOWN = "\uE015", CTRL = "\uE009", TAB = "\uE004";
+  await keys(RIGHT, RIGHT, DOWN);
+  const s1 = await js("return {...window.cephtrace.state.points[0]};");
+  check(s1.x === s0.x + 2 && s1.y === s0.y + 1, "arrow keys nudge the selected point by one pixel");
+  await keys([CTRL, "z"]);
+  const s2 = await js("return {...window.cephtrace.state.points[0]};");
+  check(s2.x === s0.x + 2 && s2.y === s0.y, "Ctrl+Z undoes the last nudge");
+  await keys(TAB);
+  check((await js("return window.cephtrace.state.selected;")) === 1, "Tab selects the next landmark");
+
+  // Ground truth: every point shifted by (3, 4) px at 0.1 mm/px -> each error 0.5 mm, MRE 0.50 mm.
+  const truth = await js(`const t = { _pixel_spacing_mm: 0.1 };
+    window.cephtrace.state.points.forEach((p, i) => { t[window.cephtrace.landmarks[i].name] = [p.x + 3, p.y + 4]; });
+    return t;`);
+  const truthFile = path.join(tmpdir(), `cephtrace_e2e_truth_${process.pid}.json`);
+  writeFileSync(truthFile, JSON.stringify(truth));
+  await wd("POST", s(`/element/${await find("#gt-input")}/value`), { text: truthFile });
+  await waitFor("MRE", () => js(`return document.getElementById("mre").textContent.includes("MRE");`), 10000);
+  const mre = await js(`return document.getElementById("mre").textContent;`);
+  check(mre.includes("MRE 0.50 mm over 25"), `ground truth gives each landmark's error and the MRE (${mre.trim()})`);
   await screenshot("viewer_final.png");
   await wd("DELETE", s(""));
 }
