@@ -150,7 +150,8 @@ function pointColour(i) {
 const byName = (name) => LANDMARKS.findIndex((l) => l.name === name);
 
 // Draws image, tracing, ground-truth errors and points on `c` with `view` (image → c pixels).
-function drawScene(c, view, { filters = true, labels = true, lines = true, marks = true } = {}) {
+// `unit` scales line widths and text (screen: device pixels; export: the image's size).
+function drawScene(c, view, { filters = true, labels = true, lines = true, marks = true, unit = 1 } = {}) {
   const g = c.getContext("2d");
   g.save();
   g.setTransform(view.scale, 0, 0, view.scale, view.ox, view.oy);
@@ -159,9 +160,7 @@ function drawScene(c, view, { filters = true, labels = true, lines = true, marks
                ($("invert").checked ? " invert(1)" : "");
   g.drawImage(state.image, 0, 0, state.width, state.height);
   g.restore();
-  const px = (v) => v;  // sizes below are in target pixels
   const at = (p) => ({ x: p.x * view.scale + view.ox, y: p.y * view.scale + view.oy });
-  const unit = Math.max(1, c.width / 1400);
   g.lineWidth = 1.5 * unit;
   if (lines) {
     g.strokeStyle = "rgba(250, 204, 21, 0.9)";
@@ -211,7 +210,6 @@ function drawScene(c, view, { filters = true, labels = true, lines = true, marks
       g.fillText(text, p.x + radius + 3 * unit, p.y - radius);
     }
   });
-  void px;
 }
 
 function render() {
@@ -226,7 +224,7 @@ function render() {
   if (!state.image) return;
   const v = state.view;
   drawScene(canvas, { scale: v.scale * dpr, ox: v.ox * dpr, oy: v.oy * dpr },
-            { labels: $("show-names").checked, lines: $("show-lines").checked });
+            { labels: $("show-names").checked, lines: $("show-lines").checked, unit: dpr });
   if (state.calibrating) {
     ctx.fillStyle = "#22d3ee";
     for (const c of state.calibrating.clicks) {
@@ -668,7 +666,7 @@ function overlayCanvas(maxSide = Infinity) {
   const c = document.createElement("canvas");
   c.width = Math.round(state.width * k);
   c.height = Math.round(state.height * k);
-  drawScene(c, { scale: k, ox: 0, oy: 0 }, { filters: false });
+  drawScene(c, { scale: k, ox: 0, oy: 0 }, { filters: false, unit: Math.max(1, Math.max(c.width, c.height) / 1000) });
   return c;
 }
 

@@ -227,6 +227,49 @@ async function main() {
   const mre = await js(`return document.getElementById("mre").textContent;`);
   check(mre.includes("MRE 0.50 mm over 25"), `ground truth gives each landmark's error and the MRE (${mre.trim()})`);
   await screenshot("viewer_final.png");
+
+  // The printable report: the page printed to PDF with the print style sheet.
+  // Headless Chromium cannot show the print dialog: note the call, print through WebDriver.
+  await js("window.print = () => { window.__printed = true; };");
+  await click("#print-report");
+  await waitFor("report printed", () => js("return window.__printed === true;"), 10000);
+  check((await js(`return document.querySelector("#report").textContent;`)).includes("SNA"), "the report holds the analyses");
+  if (screenshots) {
+    writeFileSync(path.join(screenshots, "report.pdf"), Buffer.from(await wd("POST", s("/print"), {}), "base64"));
+    // The same page as the print style sheet lays it out, as a picture to look at.
+    await wd("POST", s("/goog/cdp/execute"), { cmd: "Emulation.setEmulatedMedia", params: { media: "print" } });
+    await screenshot("report.png");
+    await wd("POST", s("/goog/cdp/execute"), { cmd: "Emulation.setEmulatedMedia", params: { media: "" } });
+  }
+
+  // Save the case, move S away, load the case: S comes back; undo takes the load back.
+  await click("#save-case");
+  const saved = await js("return window.cephtrace.state.lastExport.text;");
+  const caseFile = path.join(tmpdir(), `cephtrace_e2e_case_${process.pid}.json`);
+  writeFileSync(caseFile, saved);
+  const sSaved = await js("return {...window.cephtrace.state.points[0]};");
+  await click('#landmark-table tr[data-i="0"]');
+  await keys(DOWN, DOWN, DOWN);
+  await wd("POST", s(`/element/${await find("#case-input")}/value`), { text: caseFile });
+  await waitFor("case loaded", async () => (await js("return window.cephtrace.state.points[0].y;")) === sSaved.y, 10000).catch(() => {});
+  const sLoaded = await js("return {...window.cephtrace.state.points[0]};");
+  check(sLoaded.x === sSaved.x && sLoaded.y === sSaved.y, "loading the saved case restores its points");
+  check((await js("return window.cephtrace.state.scale.method;")) === JSON.parse(saved).scale.method, "and its scale");
+
+  // DICOM through the viewer: shown via /v1/decode, its pixel spacing becomes the scale.
+  if (which("img2dcm") && which("dcmodify")) {
+    const dcm = path.join(tmpdir(), `cephtrace_e2e_${process.pid}.dcm`);
+    execFileSync("img2dcm", ["-i", "JPEG", image, dcm]);
+    execFileSync("dcmodify", ["-nb", "-i", "(0028,0030)=0.1\\0.1", dcm]);
+    await js(`document.body.dataset.landmarks = "";`);
+    await wd("POST", s(`/element/${await find("#file-input")}/value`), { text: dcm });
+    await waitFor("25 landmarks on the DICOM", () => js(`return document.body.dataset.landmarks === "25";`));
+    const st = await js("return { method: window.cephtrace.state.scale.method, mm: window.cephtrace.state.scale.mmPerPx, w: window.cephtrace.state.image.width };");
+    check(st.method === "dicom" && st.mm === 0.1 && st.w === 1935, `a DICOM opens, shown at full size, with its spacing as the scale (${JSON.stringify(st)})`);
+    check((await js(`return document.getElementById("scale-label").textContent;`)).startsWith("DICOM"), "the scale label says DICOM");
+  } else {
+    console.log("skip DICOM part: DCMTK's img2dcm/dcmodify not installed");
+  }
   await wd("DELETE", s(""));
 }
 
