@@ -294,6 +294,7 @@ struct ApiServer::Impl {
   std::vector<std::unique_ptr<WorkerPredictors>> predictors;  // one per worker
   std::unique_ptr<serve::WorkQueue> queue;
   ordered_json models;
+  bool degraded = false;  // Stage 0 unavailable (fixed once the models are loaded)
   std::atomic<double> mean_job_s{1.0};  // for Retry-After
   const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
@@ -366,7 +367,7 @@ struct ApiServer::Impl {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return {{"status", "ok"},
             {"version", "0.1.0"},
-            {"degraded", !predictors.front()->standard.stage0_available()},
+            {"degraded", degraded},
             {"workers", queue->workers()},
             {"queue", {{"capacity", queue->capacity()}, {"waiting", queue->queued()},
                        {"running", queue->running()}}},
@@ -526,6 +527,7 @@ ApiServer::ApiServer(ServeOptions options) : impl_(std::make_unique<Impl>()) {
   for (int w = 0; w < o.workers; ++w)
     impl_->predictors.push_back(std::make_unique<WorkerPredictors>(o.predictor));
   impl_->models = describe_models(o.predictor.model_dir, impl_->predictors.front()->standard);
+  impl_->degraded = !impl_->predictors.front()->standard.stage0_available();
   impl_->queue = std::make_unique<serve::WorkQueue>(o.workers, o.queue);
   impl_->setup_server();
 }
