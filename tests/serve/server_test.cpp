@@ -172,6 +172,16 @@ TEST_F(Serve, PredictRawBodyMatchesTheLibrary) {
   expect_same_landmarks(j, direct_prediction(png_));
 }
 
+TEST_F(Serve, PredictReadsBmpAndTiffLikePng) {
+  const json expected = direct_prediction(png_);
+  for (const char* ext : {".bmp", ".tiff"}) {
+    const auto r = server_->client().Post("/v1/predict", encode(image_, ext), "application/octet-stream");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << ext << ": " << r->body;
+    expect_same_landmarks(json::parse(r->body), expected);  // lossless: the same pixels
+  }
+}
+
 TEST_F(Serve, PredictMultipartWithOptions) {
   const std::string jpeg = encode(image_, ".jpg");
   httplib::MultipartFormDataItems form = {{"image", jpeg, "ceph.jpg", "image/jpeg"},
