@@ -52,10 +52,11 @@ function freePort() {
 
 // ---- the server under test
 const children = [];
-function startServer() {
+function startServer(extra = [], env = process.env) {
   return new Promise((resolve, reject) => {
     const child = spawn(binary, ["serve", "--host", "127.0.0.1", "--port", "0", "--model-dir", modelDir,
-                                 "--web-dir", path.join(root, "web"), "--quiet"], { stdio: ["ignore", "pipe", "inherit"] });
+                                 "--web-dir", path.join(root, "web"), "--quiet", ...extra],
+                        { stdio: ["ignore", "pipe", "inherit"], env });
     children.push(child);
     let out = "";
     child.stdout.on("data", (d) => {
@@ -270,6 +271,15 @@ async function main() {
   } else {
     console.log("skip DICOM part: DCMTK's img2dcm/dcmodify not installed");
   }
+
+  // A server with a token and --open: the viewer asks for the token, then opens the image.
+  const tokenBase = await startServer(["--open", image], { ...process.env, CEPHTRACE_TOKEN: "e2e-secret" });
+  await wd("POST", s("/url"), { url: tokenBase });
+  await waitFor("token dialog", () => js(`return document.getElementById("token-dialog").open;`), 10000);
+  await wd("POST", s(`/element/${await find("#token-input")}/value`), { text: "e2e-secret" });
+  await click("#token-dialog button");
+  await waitFor("25 landmarks with the token", () => js(`return document.body.dataset.landmarks === "25";`));
+  check((await js("return window.cephtrace.state.fileName;")) === "isbi2015_151.jpg", "with the token, the viewer opens the --open image");
   await wd("DELETE", s(""));
 }
 
