@@ -40,7 +40,10 @@ Errors decode_errors(Decoder decoder, double noise, int trials = 150) {
   for (int i = 0; i < trials; ++i) {
     const double cx = centre(rng), cy = centre(rng), s = sigma(rng);
     cv::Mat h = gaussian(cx, cy, s);
-    if (noise > 0) h.forEach<float>([&](float& v, const int*) { v += white(rng); });
+    // One thread: a shared std::mt19937 is not thread-safe (forEach ran this in parallel,
+    // a data race that also made the noise differ from run to run).
+    if (noise > 0)
+      for (auto it = h.begin<float>(); it != h.end<float>(); ++it) *it += white(rng);
     const double err = distance(decode_heatmap(h, decoder), cx, cy);
     e.mean += err / trials;
     e.max = std::max(e.max, err);
