@@ -181,6 +181,10 @@ PredictRequest parse_image_request(const httplib::Request& req, const PredictorO
   return r;
 }
 
+LoadedImage decode(const PredictRequest& r) {
+  return decode_image(std::span(reinterpret_cast<const uint8_t*>(r.image.data()), r.image.size()), r.name);
+}
+
 // The predictor options a request may change; requests with equal keys share a Predictor.
 std::string options_key(const PredictorOptions& o) {
   return std::to_string(static_cast<int>(o.decoder)) + "/" +
@@ -267,9 +271,12 @@ ordered_json describe_models(const std::filesystem::path& dir, const Predictor& 
           {"missing", missing}};
 }
 
+// Compares every byte whatever the first difference, so that the time taken does not tell
+// how much of a guessed token was right (its length may leak; that is harmless).
 bool constant_time_equal(std::string_view a, std::string_view b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (size_t i = 0; i < a.size(); ++i) diff |= a[i] ^ b[i % std::max<size_t>(1, b.size())];
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
   return diff == 0;
 }
 
@@ -393,8 +400,7 @@ struct ApiServer::Impl {
     http.Post("/v1/predict", guarded([this](const httplib::Request& req, httplib::Response& res) {
       auto r = std::make_shared<PredictRequest>(parse_image_request(req, options.predictor));
       dispatch(res, [r](WorkerPredictors& predictors) {
-        LoadedImage image = decode_image(
-            std::span(reinterpret_cast<const uint8_t*>(r->image.data()), r->image.size()), r->name);
+        LoadedImage image = decode(*r);
         if (r->pixel_spacing_mm) image.pixel_spacing_mm = r->pixel_spacing_mm;
         const PredictionResult result = predictors.get(r->predictor).predict(image);
         auto j = to_json(result);
@@ -406,8 +412,7 @@ struct ApiServer::Impl {
     http.Post("/v1/overlay", guarded([this](const httplib::Request& req, httplib::Response& res) {
       auto r = std::make_shared<PredictRequest>(parse_image_request(req, options.predictor));
       dispatch(res, [r](WorkerPredictors& predictors) {
-        LoadedImage image = decode_image(
-            std::span(reinterpret_cast<const uint8_t*>(r->image.data()), r->image.size()), r->name);
+        LoadedImage image = decode(*r);
         const PredictionResult result = r->landmarks ? drawable(*r->landmarks, image.rgb)
                                                      : predictors.get(r->predictor).predict(image);
         const auto lines = r->analyze ? analysis_lines(landmarks_from_result(result))
@@ -420,8 +425,7 @@ struct ApiServer::Impl {
     http.Post("/v1/decode", guarded([this](const httplib::Request& req, httplib::Response& res) {
       auto r = std::make_shared<PredictRequest>(parse_image_request(req, options.predictor));
       dispatch(res, [r](WorkerPredictors&) {
-        const LoadedImage image = decode_image(
-            std::span(reinterpret_cast<const uint8_t*>(r->image.data()), r->image.size()), r->name);
+        const LoadedImage image = decode(*r);
         Reply reply{200, png_of(image.rgb), "image/png", {}};
         if (image.pixel_spacing_mm)
           reply.headers.emplace_back("X-Pixel-Spacing-Mm", std::to_string(*image.pixel_spacing_mm));
