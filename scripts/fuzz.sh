@@ -24,8 +24,9 @@ if ! echo 'extern "C" int LLVMFuzzerTestOneInput(const char*, long) { return 0; 
 fi
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(ground_truth csv cl2023 labelme predict_json onnx_header dicom image_header)
 
+mkdir -p "$BUILD"
 CXX="$CLANG" cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCEPHTRACE_FUZZ=ON \
-  -DCEPHTRACE_BUILD_TESTS=OFF > "$BUILD.configure.log" 2>&1 || { cat "$BUILD.configure.log"; exit 1; }
+  -DCEPHTRACE_BUILD_TESTS=OFF > "$BUILD/configure.log" 2>&1 || { cat "$BUILD/configure.log"; exit 1; }
 cmake --build "$BUILD" -j "${JOBS:-$(nproc)}" --target $(printf 'fuzz_%s ' "${TARGETS[@]}") > /dev/null
 /usr/bin/python3 fuzz/make_seeds.py "$BUILD/seeds"
 

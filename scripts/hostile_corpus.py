@@ -106,7 +106,7 @@ def dicom(path, modify=()):
     subprocess.run(["img2dcm", str(jpg), str(path) + ".j"], check=True, capture_output=True)
     subprocess.run(["dcmdjpeg", str(path) + ".j", str(path)], check=True, capture_output=True)
     for m in modify:
-        subprocess.run(["dcmodify", "-nb", "-m", m, str(path)], check=True, capture_output=True)
+        subprocess.run(["dcmodify", "-nb", "-i", m, str(path)], check=True, capture_output=True)
     return str(path)
 
 
@@ -269,7 +269,34 @@ o = W / "o_damaged.json"
 sample = str(pathlib.Path(__file__).resolve().parent.parent / "samples" / "isbi2015_151.jpg")
 case("models", "50 damaged bytes in the Stage 1 weights",
      ["predict", "--quiet", "--image", sample, "--model-dir", str(W / "damaged"), "--threads", "2", "--output", str(o)],
-     lambda code, err: code != 0 or degraded(o)(code, err))
+     lambda code, err, o=o: code != 0 or degraded(o)(code, err))
+
+# A user's own models (no manifest): what the engine's own checks catch.
+shutil.copytree(W / "damaged", W / "damaged_own")
+(W / "damaged_own" / "MANIFEST.sha256").unlink(missing_ok=True)
+o = W / "o_damaged_own.json"
+case("models", "the same damage, models without a manifest",
+     ["predict", "--quiet", "--image", sample, "--model-dir", str(W / "damaged_own"), "--threads", "2", "--output", str(o)],
+     lambda code, err, o=o: code != 0 or degraded(o)(code, err))
+try:
+    from onnx import TensorProto, helper, numpy_helper
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, [25, 1, 128, 128])
+    y = helper.make_tensor_value_info("output", TensorProto.FLOAT, [25, 25, 64, 64])
+    flat = helper.make_model(helper.make_graph(
+        [helper.make_node("Conv", ["input", "w", "b"], ["c"], kernel_shape=[1, 1]),
+         helper.make_node("AveragePool", ["c"], ["output"], kernel_shape=[2, 2], strides=[2, 2])], "flat", [x], [y],
+        [numpy_helper.from_array(np.zeros((25, 1, 1, 1), np.float32), "w"),
+         numpy_helper.from_array(np.full(25, 0.5, np.float32), "b")]), opset_imports=[helper.make_opsetid("", 11)])
+    shutil.copytree(MODELS, W / "flat2")
+    (W / "flat2" / "MANIFEST.sha256").unlink(missing_ok=True)
+    for f in (W / "flat2" / "stage2").glob("refine*.onnx"):
+        f.write_bytes(flat.SerializeToString())
+    o = W / "o_flat2.json"
+    case("models", "Stage 2 models with a flat output",
+         ["predict", "--quiet", "--image", sample, "--model-dir", str(W / "flat2"), "--threads", "2", "--output", str(o)],
+         lambda code, err, o=o: code != 0 or degraded(o)(code, err))
+except ImportError:
+    print("python3-onnx missing: no flat-model case")
 
 results = []
 failed = 0

@@ -61,11 +61,15 @@ void protect_input(const fs::path& path) {
   if (const auto id = file_id(path)) protected_inputs().insert(*id);
 }
 
+void refuse_protected(const fs::path& path) {
+  if (const auto id = file_id(path); id && protected_inputs().count(*id))
+    throw std::runtime_error(path.string() + ": is an input of this command; refusing to overwrite it");
+}
+
 void write_file_atomic(const fs::path& path, std::string_view data) {
   std::error_code ec;
   if (path.empty()) throw std::runtime_error("an empty output path");
-  if (const auto id = file_id(path); id && protected_inputs().count(*id))
-    throw std::runtime_error(path.string() + ": is an input of this command; refusing to overwrite it");
+  refuse_protected(path);
   const auto status = fs::status(path, ec);  // follows links, /proc/self/fd/N included
   if (fs::is_directory(status)) throw std::runtime_error(path.string() + ": is a folder");
   if (fs::exists(status) && !fs::is_regular_file(status)) {

@@ -14,6 +14,9 @@ namespace cephtrace::cli {
 // Marks a file the command reads: write_file_atomic refuses to replace it (the same file
 // under any name, hard links included).
 void protect_input(const std::filesystem::path& path);
+// Throws std::runtime_error when `path` is a protected input: a command calls it for each
+// output before its work, so that it fails at once rather than after minutes of it.
+void refuse_protected(const std::filesystem::path& path);
 
 // Writes `data` to `path` so that a reader never sees a half-written file: through a
 // temporary file beside the target and a rename. A symbolic link is followed (its target is

@@ -93,6 +93,8 @@ cv::Mat overlay_of(const cv::Mat& rgb, const PredictionResult& result, const Pre
 
 int run_single(Predictor& predictor, const PredictArgs& a) {
   protect_input(a.image);
+  for (const auto& out : {a.output, a.overlay})
+    if (!out.empty()) refuse_protected(out);
   cv::Mat rgb;
   const bool want_rgb = a.visualize || !a.overlay.empty();
   const PredictionResult result = predict_one(predictor, a.image, a, want_rgb ? &rgb : nullptr);
@@ -158,6 +160,7 @@ int run_batch(Predictor& predictor, const PredictArgs& a) {
   const bool json_out = !a.visualize && !a.output.empty();
   if (a.resume && !json_out) throw std::runtime_error("--resume needs --output FILE.json (the batch JSON)");
   for (const auto& f : files) protect_input(f);
+  if (json_out) refuse_protected(a.output);
   const auto names = overlay_names(files);
 
   nlohmann::ordered_json batch = nlohmann::ordered_json::object();

@@ -19,8 +19,9 @@ std::vector<std::string> model_output_problems(const PredictionResult& result);
 // outside the image's scale, and S, N, Me, U1_tip out of anatomical order.
 std::vector<std::string> anatomy_problems(const PredictionResult& result);
 
-// Applies both: a result with problems is marked degraded with the reasons in
-// result.degraded_reasons; after a model-output problem every landmark is rated "low".
+// Applies both (anatomy only when the output looks real): a result with problems is marked
+// degraded with the reasons in result.degraded_reasons, and every landmark is rated "low",
+// since which of them are wrong is unknown.
 void check_plausibility(PredictionResult& result);
 
 }  // namespace cephtrace

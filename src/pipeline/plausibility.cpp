@@ -94,15 +94,14 @@ std::vector<std::string> anatomy_problems(const PredictionResult& r) {
 }
 
 void check_plausibility(PredictionResult& r) {
-  const auto output = model_output_problems(r);
-  if (!output.empty())
-    for (auto& l : r.landmarks) l.confidence = "low";
-  const auto anatomy = anatomy_problems(r);  // after the downgrade: only the output speaks
-  for (const auto* list : {&output, &anatomy})
-    for (const auto& why : *list) {
-      r.degraded = true;
-      r.degraded_reasons.push_back(why);
-    }
+  auto problems = model_output_problems(r);
+  // A broken output says nothing about anatomy: judged only when the output looks real.
+  if (problems.empty()) problems = anatomy_problems(r);
+  if (problems.empty()) return;
+  r.degraded = true;
+  r.degraded_reasons.insert(r.degraded_reasons.end(), problems.begin(), problems.end());
+  // Which landmarks are wrong is unknown, so none of them may claim to be reliable.
+  for (auto& l : r.landmarks) l.confidence = "low";
 }
 
 }  // namespace cephtrace

@@ -99,6 +99,7 @@ TEST(Plausibility, AnatomicalOrder) {
   bool named = false;
   for (const auto& why : r.degraded_reasons) named = named || why.find("Me is not below N") != std::string::npos;
   EXPECT_TRUE(named);
+  for (const auto& l : r.landmarks) EXPECT_EQ(l.confidence, "low") << l.name;
   PredictionResult mirrored = plausible();
   mirrored.orientation = Orientation::FacingRight;  // N then lies behind S
   check_plausibility(mirrored);
