@@ -180,7 +180,7 @@ case("resources", "DICOM Rows = Columns = 65535",
 o = sentinel(W / "o_boot.json")
 case("resources", "evaluate --bootstrap 2000000000",
      ["evaluate", "--gt-dir", gt_dir("gt_boot", '{"S": [1, 2]}'), "--predictions", pred("p2.json"),
-      "--bootstrap", "2000000000", "--output", o], refused(o))
+      "--scale", "recorded", "--pixel-spacing", "0.1", "--bootstrap", "2000000000", "--output", o], refused(o))
 keys = '{"S": [10, 20]' + "".join(',"x%d": [1, 2]' % i for i in range(200000)) + "}"
 case("resources", "ground truth with 200,000 keys",
      ["evaluate", "--quiet", "--scale", "recorded", "--pixel-spacing", "0.1", "--bootstrap", "10", "--gt-dir",
