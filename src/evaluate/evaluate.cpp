@@ -213,6 +213,7 @@ Scale choose_scale(const GroundTruth& gt, const PredictedImage& pred, const Eval
 
 EvaluationReport evaluate(const std::vector<GroundTruth>& ground_truth,
                           const std::vector<PredictedImage>& predictions, const EvaluationOptions& options) {
+  check_bootstrap(options.bootstrap_resamples);  // memory grows with the resample count
   EvaluationReport report;
   report.thresholds_mm = options.sdr_thresholds_mm;
 
