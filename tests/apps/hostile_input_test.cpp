@@ -48,7 +48,13 @@ CliRun cephtrace(const std::string& args) {
   return {WEXITSTATUS(status), slurp(out), slurp(err)};
 }
 
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+// Quoted for the shell. (Appended piecewise: "'" + s + "'" trips GCC 12's -Wrestrict.)
+std::string q(const fs::path& p) {
+  std::string quoted = "'";
+  quoted += p.string();
+  quoted += '\'';
+  return quoted;
+}
 std::string models() { return " --model-dir " + q(test::fixture_models_dir()) + " --threads 1 "; }
 
 // An output file with known content: each refusal must leave it as it was.
