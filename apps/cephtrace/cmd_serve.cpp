@@ -127,6 +127,7 @@ CommandRunner add_serve_command(CLI::App& app) {
                 "Refuse to start when a Stage 0 model is missing (instead of running degraded)");
   cmd->add_flag("--gpu", a->serve.predictor.use_gpu, "Run the models on a CUDA GPU");
   cmd->add_flag("--quiet", a->quiet, "Do not log requests");
+  add_limit_options(cmd);  // --max-pixels etc.: what an uploaded image may be
   return [a] { return run_serve(*a); };
 }
 

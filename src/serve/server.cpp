@@ -24,6 +24,7 @@
 
 #include "cephtrace/analysis.hpp"
 #include "cephtrace/image_io.hpp"
+#include "cephtrace/limits.hpp"
 #include "cephtrace/model_contract.hpp"
 #include "cephtrace/onnx_model.hpp"
 #include "cephtrace/overlay.hpp"
@@ -96,13 +97,20 @@ std::optional<double> spacing_option(const httplib::Request& req) {
   auto v = option(req, "pixel_spacing_mm");
   if (!v) v = option(req, "pixel_spacing");
   if (!v) return std::nullopt;
+  double mm = 0;
   try {
     size_t used = 0;
-    const double d = std::stod(*v, &used);
-    if (used == v->size() && std::isfinite(d) && d > 0) return d;
+    mm = std::stod(*v, &used);
+    if (used != v->size()) throw std::invalid_argument("trailing characters");
   } catch (const std::exception&) {
+    throw ClientError(400, "bad_request", "pixel_spacing_mm must be a number of mm per pixel, not '" + *v + "'");
   }
-  throw ClientError(400, "bad_request", "pixel_spacing_mm must be a positive number of mm per pixel");
+  try {
+    check_pixel_spacing(mm, "pixel_spacing_mm");  // the plausible range, as for the CLI
+  } catch (const LimitError& e) {
+    throw ClientError(400, "bad_request", e.what());
+  }
+  return mm;
 }
 
 template <class T>
@@ -152,9 +160,9 @@ PredictRequest parse_image_request(const httplib::Request& req, const PredictorO
     content_type = part.content_type;
     if (req.has_file("landmarks")) {
       try {
-        r.landmarks = json::parse(req.get_file_value("landmarks").content);
-      } catch (const json::exception& e) {
-        throw ClientError(400, "bad_request", std::string("'landmarks' is not JSON: ") + e.what());
+        r.landmarks = parse_json(req.get_file_value("landmarks").content, "'landmarks'");
+      } catch (const std::exception& e) {
+        throw ClientError(400, "bad_request", e.what());
       }
     }
   } else {
@@ -451,10 +459,10 @@ struct ApiServer::Impl {
       if (!type.empty() && !type.starts_with("application/json"))
         throw ClientError(415, "unsupported_media_type", "send the landmarks as application/json");
       json body;
-      try {
-        body = json::parse(req.body);
-      } catch (const json::exception& e) {
-        throw ClientError(400, "bad_request", std::string("the body is not JSON: ") + e.what());
+      try {  // the library's parser: bounded nesting depth, no duplicate keys
+        body = parse_json(req.body, "the request body");
+      } catch (const std::exception& e) {
+        throw ClientError(400, "bad_request", e.what());
       }
       AnalysisOptions o;
       o.pixel_spacing_mm = spacing_option(req);

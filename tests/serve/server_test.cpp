@@ -365,6 +365,10 @@ TEST_F(Serve, ErrorsAreJsonWithTheRightStatus) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 400);
   error_of(r);
+  r = c.Post("/v1/analyze", std::string(200000, '['), "application/json");  // nesting bomb
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  error_of(r);
   r = c.Post("/v1/analyze", R"({"landmarks": [{"name": "Nope", "x": 1, "y": 2}]})", "application/json");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 400);
