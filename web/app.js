@@ -671,7 +671,10 @@ function overlayCanvas(maxSide = Infinity) {
 }
 
 function exportPng() {
-  overlayCanvas().toBlob((blob) => download(caseStem() + "_overlay.png", blob), "image/png");
+  overlayCanvas().toBlob((blob) => {
+    state.lastExport = { name: caseStem() + "_overlay.png", bytes: blob.size };
+    download(state.lastExport.name, blob);
+  }, "image/png");
 }
 
 function printReport() {

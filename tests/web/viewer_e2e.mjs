@@ -200,6 +200,14 @@ async function main() {
         a.predicted_x === aBefore.x && a.predicted_y === aBefore.y, "the JSON export has A at the dragged position, flagged corrected");
   check(exported.landmarks.filter((l) => l.corrected).length === 1, "only A is flagged corrected");
   check(exported.landmarks.length === 25, "the export holds all 25 landmarks");
+  await click("#export-csv");
+  const csv = (await js("return window.cephtrace.state.lastExport.text;")).trim().split("\n");
+  check(csv.length === 26 && csv[1 + A].startsWith(`${A},A,${aAfter.x.toFixed(2)},${aAfter.y.toFixed(2)},`) && csv[1 + A].includes(",true,"),
+        "the CSV export has A at the dragged position, flagged corrected");
+  await click("#export-png");
+  const pngExported = await waitFor("PNG export", () => js(`const e = window.cephtrace.state.lastExport;
+    return e && e.name.endsWith("_overlay.png") && e.bytes > 100000;`), 20000).catch(() => false);
+  check(pngExported, "the PNG overlay (image + tracing, full resolution) is exported");
 
   // Keyboard: select S in the list, nudge it right twice and down once, undo the last nudge.
   await click('#landmark-table tr[data-i="0"]');
