@@ -506,7 +506,9 @@ function analysisTables(a, { highlightChanges = true } = {}) {
   if (missing.length) {
     const p = document.createElement("p");
     p.className = "na";
-    p.textContent = "Not available: " + missing.map(([k, v]) => `${k} (${v.reason})`).join("; ");
+    // The server words its reasons for the CLI; name the viewer's own switch instead.
+    const reason = (r) => r.replaceAll("--allow-low-confidence", "“Use low-confidence points”");
+    p.textContent = "Not available: " + missing.map(([k, v]) => `${k} (${reason(v.reason)})`).join("; ");
     frag.append(p);
   }
   for (const w of a.warnings || []) {
