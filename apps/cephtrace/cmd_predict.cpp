@@ -141,9 +141,9 @@ nlohmann::ordered_json read_progress(const fs::path& file) {
   std::ifstream in(file);
   for (std::string line; std::getline(in, line);) {
     try {  // the last line of a killed run may be cut off: it is simply run again
-      const auto j = nlohmann::ordered_json::parse(line);
+      const auto j = parse_json(line, file.string());
       done[j.at("image").get<std::string>()] = j.at("result");
-    } catch (const nlohmann::json::exception&) {
+    } catch (const std::exception&) {
     }
   }
   return done;
