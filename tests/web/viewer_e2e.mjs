@@ -160,6 +160,7 @@ async function main() {
   check(shown.startsWith(sna1.toFixed(1)), `the analyses panel shows the new SNA (${shown})`);
   check((await js(`return document.querySelector('#landmark-table tr[data-i="${A}"]').textContent;`)).includes("corrected"),
         "A is flagged as corrected in the landmark list");
+  await js(`document.querySelector('#analyses tr[data-key="SNA"]').scrollIntoView({ block: "center" });`);
   await screenshot("viewer_dragged.png");
 
   // Calibrate: two clicks 200 image pixels apart on the ruler of ISBI image 151 (its true
