@@ -54,6 +54,13 @@ int run_serve(ServeArgs& a) {
   o.predictor.model_dir = a.model_dir.empty() ? default_model_dir() : fs::path(a.model_dir);
   o.predictor.decoder = a.decoder == "dark" ? Decoder::Dark : Decoder::Reference;
   o.web_dir = a.web_dir.empty() ? default_web_dir() : fs::path(a.web_dir);
+  std::error_code ec;
+  if (a.web_dir.empty() && !fs::is_regular_file(o.web_dir / "index.html", ec)) {
+    // A given --web-dir must exist (ApiServer says so); without one, the API still works.
+    std::cerr << "warning: viewer files not found (" << o.web_dir.string()
+              << "); serving the API only (--web-dir names them)\n";
+    o.web_dir.clear();
+  }
   o.open_image = a.open_image;
   o.max_upload_bytes = static_cast<std::size_t>(a.max_upload_mb * 1024 * 1024);
   o.request_timeout = std::chrono::milliseconds(static_cast<long long>(a.timeout_s * 1000));
@@ -63,7 +70,8 @@ int run_serve(ServeArgs& a) {
   const int port = server.bind();
   const std::string host = o.host.find(':') != std::string::npos ? "[" + o.host + "]" : o.host;
   std::cout << "cephtrace serve: listening on http://" << host << ":" << port << "/\n"
-            << "  viewer: http://" << host << ":" << port << "/   API: /v1/...   OpenAPI: /openapi.json\n"
+            << (o.web_dir.empty() ? "  viewer: none" : "  viewer: http://" + host + ":" + std::to_string(port) + "/")
+            << "   API: /v1/...   OpenAPI: /openapi.json\n"
             << "  " << o.workers << " worker(s), queue " << o.queue << ", time limit " << a.timeout_s
             << " s, uploads up to " << a.max_upload_mb << " MB\n";
   if (!o.token.empty())
