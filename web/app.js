@@ -189,6 +189,7 @@ function drawScene(c, view, { filters = true, labels = true, lines = true, marks
     g.fillText(mm + " mm (ruler)", q.x + 6 * unit, q.y);
   }
   const radius = 5 * unit;
+  const placed = [];  // label boxes drawn so far
   g.font = `bold ${12 * unit}px sans-serif`;
   state.points.forEach((pt, i) => {
     const p = at(pt);
@@ -204,10 +205,23 @@ function drawScene(c, view, { filters = true, labels = true, lines = true, marks
     }
     if (labels) {
       const text = LANDMARKS[i].name + (low ? " ?" : "") + (isCorrected(i) ? " ✎" : "");
+      const w = g.measureText(text).width, h = 12 * unit, gap = radius + 3 * unit;
+      // The first of four places around the point that no earlier label covers (the
+      // incisors and lips crowd their names otherwise).
+      const places = [[gap, -radius], [gap, radius + h], [-gap - w, -radius], [-gap - w, radius + h]];
+      let [dx, dy] = places[0];
+      for (const [x, y] of places) {
+        const box = { x: p.x + x, y: p.y + y - h, w, h };
+        if (!placed.some((b) => box.x < b.x + b.w && b.x < box.x + box.w && box.y < b.y + b.h && b.y < box.y + box.h)) {
+          [dx, dy] = [x, y];
+          break;
+        }
+      }
+      placed.push({ x: p.x + dx, y: p.y + dy - h, w, h });
       g.lineWidth = 3 * unit; g.strokeStyle = "rgba(0,0,0,0.85)";
-      g.strokeText(text, p.x + radius + 3 * unit, p.y - radius);
+      g.strokeText(text, p.x + dx, p.y + dy);
       g.fillStyle = "#ffffff";
-      g.fillText(text, p.x + radius + 3 * unit, p.y - radius);
+      g.fillText(text, p.x + dx, p.y + dy);
     }
   });
 }
