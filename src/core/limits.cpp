@@ -20,7 +20,7 @@ void check_image_size(int64_t width, int64_t height, const std::string& source) 
   const Limits& l = limits();
   const std::string size = std::to_string(width) + "x" + std::to_string(height);
   if (width <= 0 || height <= 0) throw LimitError(source + ": invalid image size " + size);
-  if (width * height > l.max_pixels)
+  if (width > l.max_pixels / height || width * height > l.max_pixels)  // no overflow
     throw LimitError(source + ": image of " + size + " pixels exceeds the limit of " +
                      std::to_string(l.max_pixels) + " pixels (--max-pixels)");
   const double aspect = static_cast<double>(std::max(width, height)) / std::min(width, height);
