@@ -20,6 +20,7 @@ protocol() {  # name, extra args...
 tmp=/tmp/cephtrace-measure
 mkdir -p "$tmp"
 protocol stage0_priors --save-predictions "$tmp/stage0_priors.json"
+protocol no_framing --no-framing
 protocol stage1_only_no_refinement --refine-passes 0
 protocol two_refinement_passes --refine-passes 2
 protocol stage0_priors_dark_decoder --decoder dark
@@ -41,6 +42,14 @@ echo "== derived Pm (annotated nowhere: derived from the senior LL/Pog_soft and 
 echo "== robustness" >&2
 /usr/bin/python3 tools/robustness_check.py --cephtrace "$bin" --models models --data "$data" \
   --ids 151-180 --out /tmp/cephtrace-robustness | sed -n '/^| condition/,$p' > "$out/robustness.md"
+
+echo "== device shift (other devices' framing, filters, look-up tables; docs/device_shift.md)" >&2
+/usr/bin/python3 tools/device_shift_benchmark.py --cephtrace "$bin" --models models --data "$data" \
+  --out /tmp/cephtrace-device-shift --markdown "$out/device_shift.md" --json "$out/device_shift.json" >&2
+/usr/bin/python3 tools/device_shift_benchmark.py --cephtrace "$bin" --models models --data "$data" \
+  --out /tmp/cephtrace-device-shift-no-framing --markdown "$out/device_shift_no_framing.md" -- --no-framing >&2
+/usr/bin/python3 tools/calibrate_confidence.py report --calibration models/stage2/confidence.json \
+  --runs /tmp/cephtrace-device-shift > "$out/confidence_calibration.md"
 
 echo "== benchmark" >&2
 "$build/bin/cephtrace_benchmark" --model-dir models --image samples/isbi2015_151.jpg \

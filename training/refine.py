@@ -28,7 +28,8 @@ from . import loader as L
 from . import pack as P
 from .export import export_onnx, verify_cv2
 from .runtime import load_checkpoint, model_device
-from .stage1 import Basic, cbr, intensity_aug
+from .augment import intensity_aug
+from .stage1 import Basic, cbr
 
 GRID_EXTENT = 1024.0   # resampled so that sqrt(W*H) = GRID_EXTENT
 PATCH = 128

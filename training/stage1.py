@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from . import common as C
 from . import loader as L
 from . import pack as P
+from .augment import device_appearance, intensity_aug
 from .export import export_onnx, verify_cv2
 from .runtime import load_checkpoint, model_device
 
@@ -147,32 +148,6 @@ def load_cases(ids, verbose=True):
     return cases
 
 
-def intensity_aug(img, rng):
-    x = img.astype(np.float32) / 255.0
-    if rng.random() < 0.8:
-        x = np.clip(x, 0, 1) ** math.exp(rng.uniform(-0.5, 0.5))
-    if rng.random() < 0.8:
-        c = rng.uniform(0.7, 1.3); b = rng.uniform(-0.12, 0.12)
-        x = (x - 0.5) * c + 0.5 + b
-    if rng.random() < 0.3:  # monotone S-curve
-        k = rng.uniform(3, 8)
-        x = 1 / (1 + np.exp(-k * (np.clip(x, 0, 1) - 0.5)))
-        lo, hi = 1 / (1 + math.exp(k * 0.5)), 1 / (1 + math.exp(-k * 0.5))
-        x = (x - lo) / (hi - lo)
-    if rng.random() < 0.3:
-        x = cv2.GaussianBlur(x, (0, 0), rng.uniform(0.4, 1.5))
-    if rng.random() < 0.3:
-        x = x + rng.normal(0, rng.uniform(0.005, 0.03), x.shape[:2])[..., None]
-    x = np.clip(x, 0, 1)
-    if rng.random() < 0.2:
-        q = int(rng.uniform(25, 80))
-        ok, enc = cv2.imencode(".jpg", (x * 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, q])
-        x = cv2.imdecode(enc, cv2.IMREAD_UNCHANGED).astype(np.float32) / 255.0
-        if x.ndim == 2:
-            x = x[..., None]
-    return x
-
-
 def prior_points(norm, present, rng, train=True, noise=0.5):
     """Realistic Stage-0-like prior positions from GT: jitter, dropout, degraded (all-zero) mode.
     Returns (normalised (25,2), on (25,) bool)."""
@@ -210,7 +185,8 @@ def make_target(norm, present):
     return t
 
 
-def augment_sample(s, rng, train=True):
+def augment_sample(s, rng, train=True, device_shift=False):
+    """device_shift: also the appearance of other devices (augment.device_appearance)."""
     pts = s.pts
     present = ~np.isnan(pts[:, 0])
     p512 = np.where(present[:, None], pts / np.array([s.W, s.H]) * 512.0, 0.0)
@@ -224,6 +200,8 @@ def augment_sample(s, rng, train=True):
         img = cv2.warpAffine(img, M, (512, 512), flags=cv2.INTER_LINEAR,
                              borderMode=cv2.BORDER_CONSTANT, borderValue=(bv, bv, bv))
         p512 = p512 @ M[:, :2].T + M[:, 2]
+        if device_shift:
+            img = device_appearance(img, p512[present], rng)
         x = intensity_aug(img, rng)
         if rng.random() < 0.15:  # cut-off top of the skull / other borders
             side = rng.integers(0, 3)
@@ -310,18 +288,20 @@ def ema_update(ema, model, decay=EMA_DECAY):
 class _EpochSamples:
     """Sample n of the training stream: epoch n // N visits the N cases in a fixed shuffle."""
 
-    def __init__(self, cases, seed):
-        self.cases, self.seed = cases, seed
+    def __init__(self, cases, seed, device_shift=False):
+        self.cases, self.seed, self.device_shift = cases, seed, device_shift
 
     def __call__(self, n, rng):
         e, p = divmod(n, len(self.cases))
         j = np.random.default_rng((self.seed, e)).permutation(len(self.cases))[p]
-        return augment_sample(self.cases[j], rng)
+        return augment_sample(self.cases[j], rng, device_shift=self.device_shift)
 
 
 def train(runs, out_models, minutes=90.0, bs=4, lr=1e-3, width=24, resume=True, smoke=False,
-          export_every_min=20.0, seed=0, deadline=None, device="cpu", workers=0, eval_every_s=0.0):
+          export_every_min=20.0, seed=0, deadline=None, device="cpu", workers=0, eval_every_s=0.0,
+          augment="standard"):
     """deadline: optional wall-clock epoch seconds; training (and the cosine schedule) ends by then.
+    augment "device": also other devices' appearance (wedge filters, inverted LUTs, burned-in text).
     Validation runs at the end of an epoch once eval_every_s seconds have passed since the last
     (0: every epoch; a GPU runs an epoch in a second or two)."""
     torch.manual_seed(seed); np.random.seed(seed); random.seed(seed)
@@ -351,7 +331,7 @@ def train(runs, out_models, minutes=90.0, bs=4, lr=1e-3, width=24, resume=True, 
         print("[stage1] resumed at epoch %d, %.1f min elapsed, best %.3f mm" %
               (st["epoch"], st["elapsed"] / 60, st["best"]), flush=True)
     budget = minutes * 60.0
-    stream = L.batches(_EpochSamples(tr, seed), seed, st["samples"], bs, workers, device)
+    stream = L.batches(_EpochSamples(tr, seed, device_shift=augment == "device"), seed, st["samples"], bs, workers, device)
     wall0, el0 = time.time(), st["elapsed"]
     model.train()
     t_mark = time.time()

@@ -38,6 +38,9 @@ def main(argv=None):
     ap.add_argument("--stage1-width", type=int, default=16,
                     help="HRNet branch width (16: 1.6 M parameters, 6.6 MB; 24: 3.7 M, 14 MB; the "
                          "file grows with its square, and models/ must stay under 30 MB)")
+    ap.add_argument("--stage1-augment", default="standard", choices=["standard", "device"],
+                    help="Stage 1 augmentation: device adds other devices' appearance (soft-tissue wedge "
+                         "filters, strong gamma, inverted LUTs, burned-in text and rulers; the smoke run always does)")
     ap.add_argument("--stage1-deadline", default=None,
                     help="UTC wall-clock HH:MM (today) by which Stage 1 must stop and export")
     ap.add_argument("--refine-minutes", type=float, default=70.0)
@@ -108,7 +111,8 @@ def main(argv=None):
             stage1.train(a.runs, a.out, minutes=a.stage1_minutes, smoke=a.smoke, resume=resume,
                          export_every_min=a.stage1_export_every, deadline=dl, device=device,
                          width=a.stage1_width, bs=a.stage1_batch, lr=a.stage1_lr, workers=a.workers,
-                         eval_every_s=a.stage1_eval_every)
+                         eval_every_s=a.stage1_eval_every,
+                         augment="device" if a.smoke else a.stage1_augment)
     if "refine" in only:
         from . import refine
         if a.export_only:

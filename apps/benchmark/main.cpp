@@ -91,6 +91,7 @@ int main(int argc, char** argv) {
   std::string model_dir, image, json_out, decoder = "reference";
   int refine_passes = cephtrace::constants::kRefinePasses;
   int runs = 5, warmup = 1, threads = 0;
+  bool no_framing = false;
   app.add_option("--model-dir", model_dir, "Model directory (reference layout)")->required();
   app.add_option("--image", image, "Image to predict on")->required()->check(CLI::ExistingFile);
   app.add_option("--runs", runs, "Timed predictions")->capture_default_str()
@@ -103,6 +104,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"reference", "dark"}));
   app.add_option("--refine-passes", refine_passes, "Stage 2 refinement passes (0 = off)")
       ->capture_default_str()->check(CLI::Range(0, 5));
+  app.add_flag("--no-framing", no_framing, "Do not normalise the field of view (skip the coarse pass)");
   app.add_option("--json", json_out, "Also write the results as JSON to this file");
   CLI11_PARSE(app, argc, argv);
 
@@ -112,6 +114,7 @@ int main(int argc, char** argv) {
     options.threads = threads;
     options.decoder = decoder == "dark" ? cephtrace::Decoder::Dark : cephtrace::Decoder::Reference;
     options.refine_passes = refine_passes;
+    options.framing = !no_framing;
 
     const double rss_start = peak_rss_mib();
     auto t = Clock::now();

@@ -34,7 +34,7 @@ struct EvaluateArgs {
   int limit = 0, bootstrap = 2000;
   int refine_passes = constants::kRefinePasses;
   uint64_t seed = 2015;
-  bool strict = false, gpu = false, quiet = false, no_verify = false;
+  bool strict = false, gpu = false, quiet = false, no_framing = false, no_verify = false;
 };
 
 PredictedImage to_predicted(const PredictionResult& r, const std::string& key) {
@@ -67,6 +67,7 @@ std::vector<PredictedImage> run_model(const std::vector<fs::path>& images, const
   o.decoder = a.decoder == "dark" ? Decoder::Dark : Decoder::Reference;
   o.refine_passes = a.refine_passes;
   o.verify_models = !a.no_verify;
+  o.framing = !a.no_framing;
   Predictor predictor(o);
   for (const auto& [key, why] : predictor.missing_models())
     std::cerr << "warning: " << key << " model unavailable: " << why << "\n";
@@ -275,6 +276,8 @@ CommandRunner add_evaluate_command(CLI::App& app) {
                   "model runs: Stage 2 refinement passes (when stage2/refine.onnx exists, with "
                   "refine_2.onnx, ... as an ensemble; 0 = off)")
       ->capture_default_str()->check(CLI::Range(0, 5));
+  sub->add_flag("--no-framing", args->no_framing,
+               "model runs: " "Do not normalise the field of view (by default a coarse Stage 1 pass finds the head and the film is resampled so that it sits, sized and upright, as in the training images)");
   sub->add_option("--priors", args->priors,
                   "model runs: stage0 (the pipeline), zero (no priors) or ground-truth (priors at the "
                   "true positions) -- an ablation of what Stage 0 is worth")

@@ -25,7 +25,7 @@ namespace fs = std::filesystem;
 struct PredictArgs {
   std::string image, image_dir, output, overlay, model_dir;
   bool visualize = false, strict = false, quiet = false, gpu = false, reference_exact = false,
-       analyze = false, resume = false, no_verify = false;
+       analyze = false, resume = false, no_framing = false, no_verify = false;
   int threads = 0;
   int refine_passes = constants::kRefinePasses;
   std::string decoder = "reference";
@@ -59,6 +59,7 @@ PredictorOptions make_options(const PredictArgs& a) {
   o.reference_exact = a.reference_exact;
   o.refine_passes = a.refine_passes;
   o.verify_models = !a.no_verify;
+  o.framing = !a.no_framing;
   if (a.orientation == "left") o.orientation = Orientation::FacingLeft;
   if (a.orientation == "right") o.orientation = Orientation::FacingRight;
   return o;
@@ -275,6 +276,8 @@ CommandRunner add_predict_command(CLI::App& app) {
                   "stage2/refine_2.onnx, refine_3.onnx, ... join it as an ensemble: each pass "
                   "averages their positions. 0 = off")
       ->capture_default_str()->check(CLI::Range(0, 5));
+  cmd->add_flag("--no-framing", args->no_framing,
+               "Do not normalise the field of view (by default a coarse Stage 1 pass finds the head and the film is resampled so that it sits, sized and upright, as in the training images)");
   cmd->add_option("--orientation", args->orientation,
                   "Facing direction of the face: auto (detect), left, right")
       ->check(CLI::IsMember({"auto", "left", "right"}));

@@ -10,7 +10,8 @@ namespace cephtrace {
 
 // The seven published files, then our optional Stage 2 (not part of the published layout).
 enum class ModelKey { Profile, Zone1, Zone2, Zone3, Zone4, Derive, Stage1, Refine };
-inline constexpr int kNumModels = 7;
+// The published seven: every key before Refine (tied to the enum so the two cannot drift).
+inline constexpr int kNumModels = static_cast<int>(ModelKey::Refine);
 
 struct ModelContract {
   ModelKey key;

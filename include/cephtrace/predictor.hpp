@@ -47,6 +47,10 @@ struct PredictorOptions {
   int refine_passes = constants::kRefinePasses;
   // Check the model files against model_dir/MANIFEST.sha256 when there is one.
   bool verify_models = true;
+  // Field-of-view normalisation: a coarse Stage 1 pass finds the head and the film is
+  // resampled so that the head sits, sized and upright, as in the training images, before
+  // the pipeline runs (other devices frame the head differently). Off: the film as it is.
+  bool framing = true;
 };
 
 // Thread safety: one Predictor may be shared by several threads; predict() calls are

@@ -30,6 +30,8 @@ struct LandmarkPrediction {
     double stage1_x = 0, stage1_y = 0;  // Stage 1's position (original pixels)
     double peak = 0;                    // Stage 2 heatmap peak
     bool applied = false;               // false: peak too low, Stage 1's position kept
+    double moved_grid_px = 0;           // Stage 1 -> Stage 2 distance (refinement grid px)
+    double spread_grid_px = 0;          // ensemble members' disagreement (refinement grid px)
   };
   std::optional<Refinement> refinement;
 };
@@ -49,12 +51,19 @@ struct PredictionResult {
   // Engine additions.
   Orientation orientation = Orientation::FacingLeft;
   bool orientation_detected = true;  // false when forced by the caller
-  // How it was decided: "given" | "profile_mask" | "stage1_peaks" | "image_statistics".
+  // How it was decided: "given" | "profile_mask" | "stage1_peaks" | "image_statistics" |
+  // "framing_fit" (the mirrored view's landmarks fitted a head better; see framing).
   std::string orientation_method = "given";
   std::optional<double> pixel_spacing_mm;  // from DICOM / the caller, when known
   std::string decoder;                     // "reference" | "dark"
   std::string priors = "stage0";           // "stage0" | "zero" | "given"
   std::string refinement = "none";         // "stage2" when the refinement model ran
+  // Where confidence/confidence_score come from: "peak" (Stage 1's heatmap peak, as the
+  // reference) or "calibrated" (stage2/confidence.json: 1 - the chance of a > 3 mm miss).
+  std::string confidence_method = "peak";
+  // Field-of-view normalisation: {"applied": bool, "reason" when not, else "scale",
+  // "rotation_deg", "canvas", "residual_mm", "inliers"}; empty when it was not tried.
+  nlohmann::json framing = nlohmann::json::object();
   std::vector<std::pair<std::string, double>> timings_ms;  // per stage, in run order
   std::vector<std::string> models_loaded;                   // model keys that ran
 };

@@ -32,6 +32,11 @@ struct RefinedLandmark {
   cv::Point2d position;  // original pixels (of the image given to refine_landmarks)
   double peak = 0;       // Stage 2 heatmap peak of the last pass (mean over the models)
   bool applied = false;  // false: peak too low, the start position was kept
+  // How far Stage 2 moved the landmark, and how far apart the ensemble members put it (RMS
+  // distance from their mean; 0 with one model), both in refinement-grid pixels of the last
+  // pass: large values mark landmarks that the models are unsure of.
+  double moved_grid_px = 0;
+  double spread_grid_px = 0;
 };
 
 // Refines 25 start positions (original pixels of `grey`) with `passes` passes, each

@@ -29,7 +29,9 @@ nlohmann::ordered_json to_json(const PredictionResult& r) {
       lm["refinement"] = ordered{{"applied", l.refinement->applied},
                                  {"peak", l.refinement->peak},
                                  {"stage1_x", l.refinement->stage1_x},
-                                 {"stage1_y", l.refinement->stage1_y}};
+                                 {"stage1_y", l.refinement->stage1_y},
+                                 {"moved_grid_px", l.refinement->moved_grid_px},
+                                 {"spread_grid_px", l.refinement->spread_grid_px}};
     lms.push_back(std::move(lm));
   }
   // Engine additions.
@@ -41,6 +43,8 @@ nlohmann::ordered_json to_json(const PredictionResult& r) {
   j["decoder"] = r.decoder;
   j["priors"] = r.priors;
   j["refinement"] = r.refinement;
+  j["confidence_method"] = r.confidence_method;
+  if (!r.framing.empty()) j["framing"] = ordered::parse(r.framing.dump());
   auto& t = j["timings_ms"] = ordered::object();
   for (const auto& [stage, ms] : r.timings_ms) t[stage] = ms;
   j["models_loaded"] = r.models_loaded;

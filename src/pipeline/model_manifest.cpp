@@ -15,10 +15,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<fs::path> onnx_files(const fs::path& dir) {
+// The files the engine loads: ONNX models and JSON calibrations (stage2/confidence.json).
+std::vector<fs::path> model_files(const fs::path& dir) {
   std::vector<fs::path> files;
   for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.is_regular_file() && e.path().extension() == ".onnx")
+    if (e.is_regular_file() && (e.path().extension() == ".onnx" || e.path().extension() == ".json"))
       files.push_back(fs::relative(e.path(), dir));
   std::sort(files.begin(), files.end());
   return files;
@@ -28,7 +29,7 @@ std::vector<fs::path> onnx_files(const fs::path& dir) {
 
 std::string model_manifest_text(const fs::path& model_dir) {
   std::string text;
-  for (const auto& rel : onnx_files(model_dir))
+  for (const auto& rel : model_files(model_dir))
     text += detail::sha256_file_hex(model_dir / rel) + "  " + rel.generic_string() + "\n";
   return text;
 }
@@ -47,7 +48,7 @@ void verify_model_manifest(const fs::path& model_dir) {
     listed[path] = sha;
   }
   const std::string override_hint = " (--no-verify loads it anyway, e.g. for your own models)";
-  for (const auto& rel : onnx_files(model_dir)) {
+  for (const auto& rel : model_files(model_dir)) {
     const auto file = (model_dir / rel).string();
     const auto it = listed.find(rel.generic_string());
     if (it == listed.end())

@@ -18,6 +18,8 @@
 #include "cephtrace/preprocess.hpp"
 #include "cephtrace/stage0_phases.hpp"
 #include "cephtrace/stage2.hpp"
+#include "pipeline/confidence.hpp"
+#include "pipeline/framing.hpp"
 
 namespace cephtrace {
 namespace {
@@ -55,12 +57,14 @@ struct Predictor::Impl {
   std::array<std::optional<OnnxModel>, kNumModels> models;
   std::vector<OnnxModel> refine;  // Stage 2, optional: refine.onnx [, refine_2.onnx, …]
   std::vector<std::string> refine_names;
+  std::optional<ConfidenceModel> confidence;  // stage2/confidence.json, with Stage 2
   std::vector<std::pair<std::string, std::string>> missing;  // key → why
   std::mutex mutex;
 
+  // One of the published seven; nullptr when absent (Stage 2 models live in `refine`).
   OnnxModel* model(ModelKey key) {
-    auto& m = models[static_cast<size_t>(key)];
-    return m ? &*m : nullptr;
+    const auto i = static_cast<size_t>(key);
+    return i < models.size() && models[i] ? &*models[i] : nullptr;
   }
 
   bool stage0_complete() const {
@@ -102,6 +106,9 @@ struct Predictor::Impl {
         if (member == 1) break;
       }
     }
+    const auto calibration = options.model_dir / "stage2" / "confidence.json";
+    if (!refine.empty() && std::filesystem::exists(calibration))
+      confidence = ConfidenceModel::load(calibration);
   }
 
   // How sure Stage 1 (zero priors) is that it sees a left-facing skull when the image is
@@ -121,12 +128,20 @@ struct Predictor::Impl {
     return sum / peaks.size();
   }
 
+  // The pipeline, then the calibrated confidence where the model folder has one.
+  PredictionResult run(const LoadedImage& image, const LandmarkPositions* given = nullptr) {
+    PredictionResult result = run_oriented(image, given);
+    if (confidence && result.refinement == "stage2") confidence->apply(result);
+    return result;
+  }
+
   // Detects the facing direction and runs the pipeline. When the profile masks do not decide
   // (e.g. a dark field behind the head misleads the image statistics), Stage 1 looks at both
   // views and the one it is surer of wins: Stage 1 knows the anatomy, the statistics do not.
-  PredictionResult run(const LoadedImage& image, const LandmarkPositions* given = nullptr) {
+  PredictionResult run_oriented(const LoadedImage& image, const LandmarkPositions* given) {
     if (options.orientation) {
-      PredictionResult r = run_view(image, given, *options.orientation, {});
+      PredictionResult r = options.framing && !given ? run_framed(image, *options.orientation, {}, false)
+                                                     : run_view(image, given, *options.orientation, {});
       r.orientation_detected = false;
       return r;
     }
@@ -142,13 +157,166 @@ struct Predictor::Impl {
     }
     const double decide_ms = ms_since(start);
     PredictionResult result =
-        run_view(image, given, estimate.orientation, std::move(estimate.profile_mask512));
-    result.orientation_method = method;
+        options.framing && !given
+            ? run_framed(image, estimate.orientation, std::move(estimate.profile_mask512), true)
+            : run_view(image, given, estimate.orientation, std::move(estimate.profile_mask512));
+    // The framing's head fit overruled the orientation test.
+    result.orientation_method = result.orientation == estimate.orientation ? method : "framing_fit";
     for (auto& [stage, ms] : result.timings_ms) {
       if (stage == "orientation") ms += decide_ms;
       if (stage == "total") ms += decide_ms;
     }
     return result;
+  }
+
+  // A left-facing view of the film and the framing that a coarse Stage 1 pass finds in it.
+  struct FramedView {
+    LoadedImage view;
+    std::optional<framing::Framing> framing;
+    std::string why;         // when framing is empty
+    double mean_peak = 0;    // how sure the coarse Stage 1 pass is that it sees a head
+    bool convincing() const {  // a head as the training images show it: look no further
+      return framing && framing->inliers >= framing::kConvincingInliers &&
+             framing->residual_mm <= framing::kSuspectResidualMm;
+    }
+  };
+  // Coarse landmarks: Stage 1 with zero priors on `view`, in its pixels; their mean peak says
+  // how sure Stage 1 is that it sees a head.
+  std::array<std::optional<cv::Point2d>, kNumLandmarks> coarse_landmarks(const cv::Mat& rgb, double& mean_peak) {
+    const cv::Mat rgb512 = pillow_bilinear_resize(rgb, {constants::kStage1Input, constants::kStage1Input});
+    const auto peaks = run_stage1(*model(ModelKey::Stage1), make_stage1_input(rgb512, {}), Decoder::Reference);
+    std::array<std::optional<cv::Point2d>, kNumLandmarks> coarse;
+    const double hm = constants::kHeatmapSize;
+    mean_peak = 0;
+    for (int i = 0; i < kNumLandmarks; ++i) {
+      coarse[i] = cv::Point2d(peaks[i].x / hm * rgb.cols, peaks[i].y / hm * rgb.rows);
+      mean_peak += peaks[i].peak / kNumLandmarks;
+    }
+    return coarse;
+  }
+
+  // The view of the film for `orientation` (`inverted`: its look-up table taken as inverted,
+  // bone dark, and undone) and the framing that coarse Stage 1 passes find in it. A head
+  // that is small or tilted on the film can give a poor first fit; then further passes on the
+  // film resampled by the latest guess find the landmarks again, where Stage 1 sees the head
+  // more as it was trained to.
+  FramedView frame_view(const LoadedImage& image, Orientation orientation, bool inverted) {
+    FramedView f;
+    if (orientation == Orientation::FacingRight) {  // new buffers: the caller's image stays
+      cv::flip(image.grey, f.view.grey, 1);
+      cv::flip(image.rgb, f.view.rgb, 1);
+    } else {
+      f.view.grey = image.grey;
+      f.view.rgb = image.rgb;
+    }
+    if (inverted) {  // into new buffers: the view may share the caller's
+      cv::Mat grey, rgb;
+      cv::bitwise_not(f.view.grey, grey);
+      cv::bitwise_not(f.view.rgb, rgb);
+      f.view.grey = grey;
+      f.view.rgb = rgb;
+    }
+    auto coarse = coarse_landmarks(f.view.rgb, f.mean_peak);
+    f.framing = framing::fit(coarse, f.why);
+    const cv::Scalar fill = cv::Scalar::all(framing::border_grey(f.view.grey));
+    for (int pass = 1; pass < framing::kMaxCoarsePasses && !f.convincing(); ++pass) {
+      std::string why;
+      const auto guess = framing::fit(coarse, why, /*loose=*/true);
+      if (!guess) break;
+      double peak = 0;
+      coarse = coarse_landmarks(framing::resample(f.view.rgb, *guess, fill), peak);
+      for (auto& p : coarse) p = framing::to_view(*guess, *p);
+      auto refit = framing::fit(coarse, why);
+      if (refit && (!f.framing || refit->inliers > f.framing->inliers ||
+                    (refit->inliers == f.framing->inliers && refit->residual_mm < f.framing->residual_mm))) {
+        f.framing = refit;
+        f.mean_peak = peak;
+      } else if (!f.framing) {
+        f.why = why;
+      }
+    }
+    return f;
+  }
+
+  // The pipeline on a canvas where the head sits as in the training images (framing.hpp),
+  // landmarks mapped back to the film. Falls back to the film as it is when the coarse pass
+  // does not find a plausible head. When the coarse landmarks do not convincingly fit a head,
+  // the mirrored view (when the orientation was detected: `may_turn`) and the inverted
+  // look-up table are tried too, and of the views whose landmarks fit a head the one Stage 1
+  // is surest of wins: wide borders can mislead the profile test, and an inverted film (bone
+  // dark) defeats the networks, but the anatomy tells.
+  PredictionResult run_framed(const LoadedImage& image, Orientation orientation,
+                              cv::Mat profile_mask512, bool may_turn) {
+    const auto start = Clock::now();
+    const Orientation other =
+        orientation == Orientation::FacingLeft ? Orientation::FacingRight : Orientation::FacingLeft;
+    std::vector<std::pair<Orientation, bool>> views{{orientation, false}};
+    if (may_turn) views.emplace_back(other, false);
+    views.emplace_back(orientation, true);
+    if (may_turn) views.emplace_back(other, true);
+    FramedView framed;
+    bool inverted = false;
+    const Orientation detected = orientation;
+    // Another view replaces the detected one only when it convincingly shows a head.
+    for (const auto& [o, inv] : views) {
+      if (framed.convincing()) break;
+      FramedView candidate = frame_view(image, o, inv);
+      if (framed.view.rgb.empty() || candidate.convincing()) {
+        framed = std::move(candidate);
+        orientation = o;
+        inverted = inv;
+      }
+    }
+    if (orientation != detected) profile_mask512 = cv::Mat();  // the mask was of the other view
+    const bool mirrored = orientation == Orientation::FacingRight;
+    const int width = image.rgb.cols, height = image.rgb.rows;
+    const LoadedImage& view = framed.view;
+    const auto& framing = framed.framing;
+    if (!framing) {  // the first view (as detected, not inverted) was kept
+      PredictionResult result = run_view(image, nullptr, orientation, std::move(profile_mask512));
+      result.framing = {{"applied", false}, {"reason", framed.why}};
+      add_timing(result, "framing", ms_since(start));
+      return result;
+    }
+    const double fill = framing::border_grey(view.grey);
+    LoadedImage canvas;
+    canvas.source = image.source;
+    canvas.pixel_spacing_mm = image.pixel_spacing_mm;
+    canvas.grey = framing::resample(view.grey, *framing, cv::Scalar::all(fill));
+    canvas.rgb = framing::resample(view.rgb, *framing, cv::Scalar::all(fill));
+    const double framing_ms = ms_since(start);
+
+    PredictionResult result = run_view(canvas, nullptr, Orientation::FacingLeft, {});
+    auto to_film = [&](double& x, double& y) {
+      const cv::Point2d p = framing::to_view(*framing, {x, y});
+      x = mirrored ? (width - 1) - p.x : p.x;
+      y = p.y;
+    };
+    for (auto& lm : result.landmarks) {
+      to_film(lm.x, lm.y);
+      if (lm.refinement) to_film(lm.refinement->stage1_x, lm.refinement->stage1_y);
+    }
+    result.original_width = width;
+    result.original_height = height;
+    result.orientation = orientation;
+    result.framing = {{"applied", true},
+                      {"scale", framing->scale},
+                      {"rotation_deg", framing->rotation_deg},
+                      {"canvas", {framing->canvas.width, framing->canvas.height}},
+                      {"residual_mm", framing->residual_mm},
+                      {"inliers", framing->inliers},
+                      {"inverted", inverted},
+                      {"coarse_mean_peak", framed.mean_peak}};
+    add_timing(result, "framing", framing_ms);
+    return result;
+  }
+
+  // Adds a stage's time before "total", and to the total.
+  static void add_timing(PredictionResult& result, const std::string& stage, double ms) {
+    auto total = std::find_if(result.timings_ms.begin(), result.timings_ms.end(),
+                              [](const auto& t) { return t.first == "total"; });
+    if (total != result.timings_ms.end()) total->second += ms;
+    result.timings_ms.insert(result.timings_ms.begin(), {stage, ms});
   }
 
   // One pass of the pipeline on the view that faces left after mirroring for `orientation`.
@@ -260,7 +428,8 @@ struct Predictor::Impl {
                                             options.decoder, options.refine_passes);
       for (int i = 0; i < kNumLandmarks; ++i) {
         auto& lm = result.landmarks[i];
-        lm.refinement = LandmarkPrediction::Refinement{lm.x, lm.y, refined[i].peak, refined[i].applied};
+        lm.refinement = LandmarkPrediction::Refinement{lm.x, lm.y, refined[i].peak, refined[i].applied,
+                                                       refined[i].moved_grid_px, refined[i].spread_grid_px};
         const double x_view = refined[i].position.x;
         lm.x = mirrored ? (width - 1) - x_view : x_view;
         lm.y = refined[i].position.y;

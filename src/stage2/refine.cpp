@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <vector>
 
 #include <opencv2/imgproc.hpp>
 
@@ -59,7 +60,8 @@ std::array<RefinedLandmark, kNumLandmarks> refine_landmarks(
   const int n = k::kRefinePatch, hm = k::kRefineHeatmap;
   std::array<cv::Point2d, kNumLandmarks> current;
   for (int i = 0; i < kNumLandmarks; ++i) current[i] = grid.to_grid(start[i]);
-  std::array<double, kNumLandmarks> peaks{};
+  std::array<double, kNumLandmarks> peaks{}, spread{};
+  std::vector<std::array<cv::Point2d, kNumLandmarks>> member(models.size());
 
   const int sizes[] = {kNumLandmarks, 1, n, n};
   cv::Mat blob(4, sizes, CV_32F);
@@ -72,7 +74,8 @@ std::array<RefinedLandmark, kNumLandmarks> refine_landmarks(
     }
     std::array<cv::Point2d, kNumLandmarks> sum{};
     peaks.fill(0.0);
-    for (OnnxModel& model : models) {
+    for (size_t m = 0; m < models.size(); ++m) {
+      OnnxModel& model = models[m];
       cv::Mat out = model.forward(blob);
       const std::vector<int> shape(out.size.p, out.size.p + out.dims);
       if (out.type() != CV_32F || shape != std::vector<int>{kNumLandmarks, kNumLandmarks, hm, hm})
@@ -82,18 +85,26 @@ std::array<RefinedLandmark, kNumLandmarks> refine_landmarks(
       for (int i = 0; i < kNumLandmarks; ++i) {
         // Patch i was cut for landmark i: only its own channel answers for it.
         const HeatmapPeak p = decode_heatmap(cv::Mat(hm, hm, CV_32F, out.ptr<float>(i, i)), decoder);
-        sum[i] += cv::Point2d(origins[i].x + k::kRefineStride * p.x + 0.5,
-                              origins[i].y + k::kRefineStride * p.y + 0.5);
+        member[m][i] = cv::Point2d(origins[i].x + k::kRefineStride * p.x + 0.5,
+                                   origins[i].y + k::kRefineStride * p.y + 0.5);
+        sum[i] += member[m][i];
         peaks[i] += share * p.peak;
       }
     }
-    for (int i = 0; i < kNumLandmarks; ++i) current[i] = sum[i] * share;
+    for (int i = 0; i < kNumLandmarks; ++i) {
+      current[i] = sum[i] * share;
+      double sq = 0;
+      for (const auto& positions : member) sq += share * std::pow(cv::norm(positions[i] - current[i]), 2);
+      spread[i] = std::sqrt(sq);
+    }
   }
 
   std::array<RefinedLandmark, kNumLandmarks> result;
   for (int i = 0; i < kNumLandmarks; ++i) {
     result[i].peak = peaks[i];
     result[i].applied = peaks[i] >= k::kRefineMinPeak;
+    result[i].moved_grid_px = cv::norm(current[i] - grid.to_grid(start[i]));
+    result[i].spread_grid_px = spread[i];
     result[i].position = result[i].applied ? grid.to_original(current[i]) : start[i];
   }
   return result;
