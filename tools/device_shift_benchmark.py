@@ -301,7 +301,7 @@ def main():
 
     if not os.path.isdir(os.path.join(a.data, "images")):
         sys.exit(f"device_shift_benchmark: ISBI data not found at {a.data} (--data)")
-    senior = read_senior(a.data)
+    senior = read_senior(a.data, splits=("train", "test1", "test2"))
     pool = ["%03d" % i for i in parse_ids(a.ids) if "%03d" % i in senior]
     n = min(a.per_condition, len(pool))
     ids = [pool[int(round(k * (len(pool) - 1) / max(1, n - 1)))] for k in range(n)]

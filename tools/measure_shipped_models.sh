@@ -21,11 +21,11 @@ tmp=/tmp/cephtrace-measure
 mkdir -p "$tmp"
 protocol stage0_priors --save-predictions "$tmp/stage0_priors.json"
 protocol no_framing --no-framing
-protocol stage1_only_no_refinement --refine-passes 0
-protocol two_refinement_passes --refine-passes 2
-protocol stage0_priors_dark_decoder --decoder dark
-protocol zero_priors --priors zero
-protocol ground_truth_priors --priors ground-truth
+protocol stage1_only_no_refinement --refine-passes 0 --no-framing
+protocol two_refinement_passes --refine-passes 2 --no-framing
+protocol stage0_priors_dark_decoder --decoder dark --no-framing
+protocol zero_priors --priors zero --no-framing
+protocol ground_truth_priors --priors ground-truth --no-framing
 
 echo "== derived Pm (annotated nowhere: derived from the senior LL/Pog_soft and the profile)" >&2
 /usr/bin/python3 -m training.write_derived_pm --ids 151-400 --out "$tmp/pm_gt" >&2

@@ -22,9 +22,9 @@ SENIOR = ["S", "N", "Or", "Po", "A", "B", "Pog", "Me", "Gn", "Go", "L1_tip", "U1
 SPACING = 0.1
 
 
-def read_senior(data):
+def read_senior(data, splits=("test1", "test2")):
     rows = {}
-    for split in ("test1", "test2"):
+    for split in splits:
         with open(os.path.join(data, "annotations", "senior", f"{split}_senior.csv")) as f:
             next(f)
             for line in f:
