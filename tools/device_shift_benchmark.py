@@ -28,7 +28,9 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from robustness_check import SENIOR, SPACING, read_senior  # noqa: E402  (one reader of the CSVs)
+from training.common import parse_ids  # noqa: E402  (one reader of id lists)
 
 MM = 1.0 / SPACING  # ISBI pixels per mm
 IDX = {name: i for i, name in enumerate(SENIOR)}
@@ -264,14 +266,6 @@ def condition_row(name, report):
     return {"condition": name, "images": len(rep["images"]), "mre_mm": float(np.mean(errors)),
             "sdr2": float(np.mean(np.array(errors) <= 2.0)), "sdr4": float(np.mean(np.array(errors) <= 4.0)),
             "gross_failures": sum(1 for e in per_image.values() if np.mean(e) > 20), "errors": errors}
-
-
-def parse_ids(text):
-    ids = []
-    for part in text.split(","):
-        a, _, b = part.partition("-")
-        ids += list(range(int(a), int(b or a) + 1))
-    return ids
 
 
 def main():
