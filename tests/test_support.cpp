@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <sys/wait.h>
 
 #include <opencv2/imgproc.hpp>
 #include <string>
@@ -68,6 +71,25 @@ std::filesystem::path temp_dir() {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
+}
+
+std::string read_text(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+CliRun run_cephtrace(const std::string& args) {
+  // Unique per test: CTest runs a suite's tests in parallel.
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  const auto stem = std::filesystem::temp_directory_path() /
+                    (std::string("cephtrace_cli_") + info->test_suite_name() + "_" + info->name());
+  const std::filesystem::path out = stem.string() + ".stdout", err = stem.string() + ".stderr";
+  const std::string cmd = (binary_dir() / "bin" / "cephtrace").string() + " " + args + " > " +
+                          out.string() + " 2> " + err.string();
+  const int status = std::system(cmd.c_str());
+  return {WEXITSTATUS(status), read_text(out), read_text(err)};
 }
 
 }  // namespace cephtrace::test

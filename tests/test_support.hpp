@@ -30,6 +30,17 @@ cv::Mat synthetic_cephalogram(cv::Size size, bool facing_left = true);
 // A fresh, empty temporary directory unique to the running test.
 std::filesystem::path temp_dir();
 
+// The whole content of a file ("" when it cannot be read).
+std::string read_text(const std::filesystem::path& file);
+
+// Runs the built `cephtrace <args>` (args as the shell sees them) and captures its output;
+// a crash shows as an exit code above 128 (the shell's signal code).
+struct CliRun {
+  int exit_code;
+  std::string out, err;
+};
+CliRun run_cephtrace(const std::string& args);
+
 }  // namespace cephtrace::test
 
 // Skips the current test, saying why, when the ISBI data set is absent.

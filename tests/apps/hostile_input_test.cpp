@@ -21,31 +21,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int exit_code;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using test::CliRun;
+using test::read_text;
 
 void write_text(const fs::path& file, const std::string& text) {
   std::ofstream(file, std::ios::binary) << text;
-}
-
-// Runs `cephtrace <args>`; a crash shows as an exit code above 128 (the shell's signal code).
-CliRun cephtrace(const std::string& args) {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  const fs::path stem = fs::temp_directory_path() / (std::string("cephtrace_hostile_") + info->name());
-  const fs::path out = stem.string() + ".stdout", err = stem.string() + ".stderr";
-  const std::string cmd = (test::binary_dir() / "bin" / "cephtrace").string() + " " + args + " > " +
-                          out.string() + " 2> " + err.string();
-  const int status = std::system(cmd.c_str());
-  return {WEXITSTATUS(status), slurp(out), slurp(err)};
 }
 
 // Quoted for the shell. (Appended piecewise: "'" + s + "'" trips GCC 12's -Wrestrict.)
@@ -75,7 +55,7 @@ void expect_refused(const CliRun& r, const std::string& names, const fs::path& u
   EXPECT_GT(r.exit_code, 0) << r.err;
   EXPECT_LT(r.exit_code, 128) << "crashed: " << r.err;
   EXPECT_NE(r.err.find(names), std::string::npos) << r.err;
-  EXPECT_EQ(slurp(untouched), kSentinel);
+  EXPECT_EQ(read_text(untouched), kSentinel);
 }
 
 // ---- Crashes ----------------------------------------------------------------------------
@@ -86,7 +66,7 @@ TEST(HostileInput, DeeplyNestedGroundTruthJson) {
   write_text(dir / "gt" / "1.json", "{\"S\": " + nested(100000) + "}");
   write_text(dir / "pred.json", R"({"source": "1.png", "landmarks": [{"name": "S", "x": 1, "y": 2}]})");
   const auto out = sentinel(dir);
-  const CliRun r = cephtrace("evaluate --gt-dir " + q(dir / "gt") + " --predictions " + q(dir / "pred.json") +
+  const CliRun r = test::run_cephtrace("evaluate --gt-dir " + q(dir / "gt") + " --predictions " + q(dir / "pred.json") +
                           " --output " + q(out));
   expect_refused(r, (dir / "gt" / "1.json").string(), out);
   EXPECT_NE(r.err.find("--max-json-depth"), std::string::npos) << r.err;
@@ -98,7 +78,7 @@ TEST(HostileInput, DeeplyNestedLabelMeJson) {
   write_text(dir / "in" / "a.json", R"({"shapes": [{"label": "S", "points": )" + nested(100000) + "}]}");
   fs::create_directories(dir / "gt");
   const auto out = sentinel(dir / "gt", "a.json");
-  const CliRun r = cephtrace("import --format labelme --input " + q(dir / "in") + " --output-dir " + q(dir / "gt"));
+  const CliRun r = test::run_cephtrace("import --format labelme --input " + q(dir / "in") + " --output-dir " + q(dir / "gt"));
   expect_refused(r, (dir / "in" / "a.json").string(), out);
 }
 
@@ -108,10 +88,10 @@ TEST(HostileInput, DeeplyNestedPredictionsAndLandmarks) {
   fs::create_directories(dir / "gt");
   write_text(dir / "gt" / "1.json", R"({"S": [1, 2]})");
   const auto out = sentinel(dir);
-  expect_refused(cephtrace("evaluate --gt-dir " + q(dir / "gt") + " --predictions " + q(dir / "deep.json") +
+  expect_refused(test::run_cephtrace("evaluate --gt-dir " + q(dir / "gt") + " --predictions " + q(dir / "deep.json") +
                            " --output " + q(out)),
                  (dir / "deep.json").string(), out);
-  expect_refused(cephtrace("analyze --landmarks " + q(dir / "deep.json") + " --output " + q(out)),
+  expect_refused(test::run_cephtrace("analyze --landmarks " + q(dir / "deep.json") + " --output " + q(out)),
                  (dir / "deep.json").string(), out);
 }
 
@@ -119,17 +99,17 @@ TEST(HostileInput, LongWhitespaceInAlternatePointsIsParsedWithoutRecursion) {
   const auto dir = test::temp_dir();
   write_text(dir / "points.csv", "document,points\n1.bmp,\"{0:" + std::string(50000, ' ') +
                                      "{'x': 10.0, 'y': 20.0}}\"\n");
-  const CliRun r = cephtrace("import --format isbi-alternate --input " + q(dir / "points.csv") +
+  const CliRun r = test::run_cephtrace("import --format isbi-alternate --input " + q(dir / "points.csv") +
                           " --output-dir " + q(dir / "gt"));
   EXPECT_EQ(r.exit_code, 0) << r.err;  // index 0 imported, the 18 missing ones reported
-  EXPECT_NE(slurp(dir / "gt" / "1.json").find("\"S\": [10.0,20.0]"), std::string::npos);
+  EXPECT_NE(read_text(dir / "gt" / "1.json").find("\"S\": [10.0,20.0]"), std::string::npos);
 }
 
 TEST(HostileInput, ThreadsOutOfRange) {
   const auto dir = test::temp_dir();
   const auto image = good_image(dir, "a.png");
   const auto out = sentinel(dir);
-  expect_refused(cephtrace("predict --image " + q(image) + " --model-dir " + q(test::fixture_models_dir()) +
+  expect_refused(test::run_cephtrace("predict --image " + q(image) + " --model-dir " + q(test::fixture_models_dir()) +
                            " --threads 100000 --output " + q(out)),
                  "--threads", out);
 }
@@ -142,7 +122,7 @@ TEST(HostileInput, BootstrapOutOfRange) {
   write_text(dir / "gt" / "1.json", R"({"S": [1, 2]})");
   write_text(dir / "pred.json", R"({"source": "1.png", "landmarks": [{"name": "S", "x": 1, "y": 2}]})");
   const auto out = sentinel(dir);
-  expect_refused(cephtrace("evaluate --gt-dir " + q(dir / "gt") + " --predictions " + q(dir / "pred.json") +
+  expect_refused(test::run_cephtrace("evaluate --gt-dir " + q(dir / "gt") + " --predictions " + q(dir / "pred.json") +
                            " --bootstrap 2000000000 --output " + q(out)),
                  "--bootstrap", out);
 }
@@ -151,11 +131,11 @@ TEST(HostileInput, ImageLimitsAreNamedAndCanBeChanged) {
   const auto dir = test::temp_dir();
   const auto image = good_image(dir, "a.png");
   const auto out = sentinel(dir);
-  const CliRun r = cephtrace("predict --image " + q(image) + models() + "--max-pixels 1000 --output " + q(out));
+  const CliRun r = test::run_cephtrace("predict --image " + q(image) + models() + "--max-pixels 1000 --output " + q(out));
   expect_refused(r, image.string(), out);
   EXPECT_NE(r.err.find("--max-pixels"), std::string::npos) << r.err;
   ASSERT_TRUE(cv::imwrite((dir / "strip.png").string(), cv::Mat(50, 2000, CV_8UC1, cv::Scalar(90))));
-  const CliRun strip = cephtrace("predict --image " + q(dir / "strip.png") + models() + "--output " + q(out));
+  const CliRun strip = test::run_cephtrace("predict --image " + q(dir / "strip.png") + models() + "--output " + q(out));
   expect_refused(strip, (dir / "strip.png").string(), out);
   EXPECT_NE(strip.err.find("--max-aspect-ratio"), std::string::npos) << strip.err;
 }
@@ -172,7 +152,7 @@ TEST(HostileInput, GroundTruthWithManyKeysIsReadInLinearTime) {
     write_text(dir / "gt" / "1.json", text + "}");
     write_text(dir / "pred.json", R"({"source": "1.png", "landmarks": [{"name": "S", "x": 11, "y": 20}]})");
     const auto start = std::chrono::steady_clock::now();
-    const CliRun r = cephtrace("evaluate --quiet --scale recorded --pixel-spacing 0.1 --bootstrap 10 --gt-dir " +
+    const CliRun r = test::run_cephtrace("evaluate --quiet --scale recorded --pixel-spacing 0.1 --bootstrap 10 --gt-dir " +
                                q(dir / "gt") + " --predictions " + q(dir / "pred.json"));
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -192,12 +172,12 @@ TEST(HostileInput, PixelSpacingMustBeFiniteAndPlausible) {
   const auto out = sentinel(dir);
   for (const char* value : {"nan", "inf", "1e308", "0.0000001"}) {
     const std::string spacing = std::string(" --pixel-spacing ") + value;
-    expect_refused(cephtrace("predict --image " + q(image) + models() + spacing + " --output " + q(out)),
+    expect_refused(test::run_cephtrace("predict --image " + q(image) + models() + spacing + " --output " + q(out)),
                    "--pixel-spacing", out);
-    expect_refused(cephtrace("evaluate --gt-dir " + q(dir / "gt") + " --predictions " + q(dir / "pred.json") +
+    expect_refused(test::run_cephtrace("evaluate --gt-dir " + q(dir / "gt") + " --predictions " + q(dir / "pred.json") +
                              spacing + " --output " + q(out)),
                    "--pixel-spacing", out);
-    expect_refused(cephtrace("import --format canonical --input " + q(dir / "gt") + " --output-dir " +
+    expect_refused(test::run_cephtrace("import --format canonical --input " + q(dir / "gt") + " --output-dir " +
                              q(dir / "o") + spacing),
                    "--pixel-spacing", out);
   }
@@ -209,7 +189,7 @@ TEST(HostileInput, GroundTruthCoordinateBeyondAnyImage) {
   write_text(dir / "gt" / "1.json", R"({"S": [1.2e29, 5], "N": [100, 100]})");
   write_text(dir / "pred.json", R"({"source": "1.png", "landmarks": [{"name": "S", "x": 1, "y": 2}]})");
   const auto out = sentinel(dir);
-  const CliRun r = cephtrace("evaluate --gt-dir " + q(dir / "gt") + " --predictions " + q(dir / "pred.json") +
+  const CliRun r = test::run_cephtrace("evaluate --gt-dir " + q(dir / "gt") + " --predictions " + q(dir / "pred.json") +
                           " --output " + q(out));
   expect_refused(r, (dir / "gt" / "1.json").string(), out);
   EXPECT_NE(r.err.find("beyond any image"), std::string::npos) << r.err;
@@ -219,8 +199,8 @@ TEST(HostileInput, EmptyOutputPathIsAnError) {
   const auto dir = test::temp_dir();
   const auto image = good_image(dir, "a.png");
   const auto out = sentinel(dir);
-  expect_refused(cephtrace("predict --image " + q(image) + models() + "--output ''"), "--output", out);
-  expect_refused(cephtrace("predict --image " + q(image) + models() + "--overlay ''"), "--overlay", out);
+  expect_refused(test::run_cephtrace("predict --image " + q(image) + models() + "--output ''"), "--output", out);
+  expect_refused(test::run_cephtrace("predict --image " + q(image) + models() + "--overlay ''"), "--overlay", out);
 }
 
 TEST(HostileInput, EvaluateThatScoredNothingKeepsTheEarlierReport) {
@@ -229,7 +209,7 @@ TEST(HostileInput, EvaluateThatScoredNothingKeepsTheEarlierReport) {
   write_text(dir / "gt" / "1.json", R"({"S": [1, 2]})");
   write_text(dir / "pred.json", R"({"source": "2.png", "landmarks": [{"name": "S", "x": 1, "y": 2}]})");
   const auto out = sentinel(dir);
-  expect_refused(cephtrace("evaluate --gt-dir " + q(dir / "gt") + " --predictions " + q(dir / "pred.json") +
+  expect_refused(test::run_cephtrace("evaluate --gt-dir " + q(dir / "gt") + " --predictions " + q(dir / "pred.json") +
                            " --output " + q(out)),
                  "no landmark was scored", out);
 }
@@ -238,16 +218,16 @@ TEST(HostileInput, OneRuleForRepeatedAndUnknownLandmarkNames) {
   const auto dir = test::temp_dir();
   const auto out = sentinel(dir);
   write_text(dir / "dup.json", R"({"landmarks": [{"name": "S", "x": 1, "y": 2}, {"name": "S", "x": 9, "y": 9}]})");
-  const CliRun dup = cephtrace("analyze --landmarks " + q(dir / "dup.json") + " --output " + q(out));
+  const CliRun dup = test::run_cephtrace("analyze --landmarks " + q(dir / "dup.json") + " --output " + q(out));
   expect_refused(dup, (dir / "dup.json").string(), out);
   EXPECT_NE(dup.err.find("appears twice"), std::string::npos) << dup.err;
   write_text(dir / "dupkey.json", R"({"S": [1, 2], "S": [3, 4]})");
-  expect_refused(cephtrace("analyze --landmarks " + q(dir / "dupkey.json") + " --output " + q(out)),
+  expect_refused(test::run_cephtrace("analyze --landmarks " + q(dir / "dupkey.json") + " --output " + q(out)),
                  "appears twice", out);
   fs::create_directories(dir / "gt");
   write_text(dir / "gt" / "1.json", R"({"S": [1, 2]})");
   write_text(dir / "typo.json", R"({"source": "1.png", "landmarks": [{"name": "Sela", "x": 1, "y": 2}]})");
-  const CliRun typo = cephtrace("evaluate --gt-dir " + q(dir / "gt") + " --predictions " + q(dir / "typo.json") +
+  const CliRun typo = test::run_cephtrace("evaluate --gt-dir " + q(dir / "gt") + " --predictions " + q(dir / "typo.json") +
                              " --output " + q(out));
   expect_refused(typo, (dir / "typo.json").string(), out);
   EXPECT_NE(typo.err.find("unknown landmark name 'Sela'"), std::string::npos) << typo.err;
@@ -258,14 +238,14 @@ TEST(HostileInput, OneRuleForRepeatedAndUnknownLandmarkNames) {
 TEST(HostileInput, AnOutputThatIsTheInputIsRefused) {
   const auto dir = test::temp_dir();
   const auto image = good_image(dir, "s.png");
-  const std::string before = slurp(image);
+  const std::string before = read_text(image);
   fs::create_hard_link(image, dir / "hardlink.png");
   for (const std::string option : {"--output", "--overlay"})
     for (const auto& target : {image, dir / "hardlink.png"}) {
-      const CliRun r = cephtrace("predict --image " + q(image) + models() + option + " " + q(target));
+      const CliRun r = test::run_cephtrace("predict --image " + q(image) + models() + option + " " + q(target));
       EXPECT_EQ(r.exit_code, 1) << r.err;
       EXPECT_NE(r.err.find("refusing to overwrite"), std::string::npos) << r.err;
-      EXPECT_EQ(slurp(image), before) << option;
+      EXPECT_EQ(read_text(image), before) << option;
     }
 }
 
@@ -274,20 +254,20 @@ TEST(HostileInput, SymlinksAreFollowedAndPipesWrittenThrough) {
   const auto image = good_image(dir, "a.png");
   fs::create_directories(dir / "real");
   fs::create_symlink(dir / "real" / "result.json", dir / "link.json");  // dangling until written
-  const CliRun r = cephtrace("predict --quiet --image " + q(image) + models() + "--output " + q(dir / "link.json"));
+  const CliRun r = test::run_cephtrace("predict --quiet --image " + q(image) + models() + "--output " + q(dir / "link.json"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(fs::is_symlink(dir / "link.json"));
-  EXPECT_NE(slurp(dir / "real" / "result.json").find("\"landmarks\""), std::string::npos);
+  EXPECT_NE(read_text(dir / "real" / "result.json").find("\"landmarks\""), std::string::npos);
 
   ASSERT_EQ(::mkfifo((dir / "pipe").c_str(), 0600), 0);
   const std::string reader = "cat " + q(dir / "pipe") + " > " + q(dir / "from_pipe") + " &";
   ASSERT_EQ(std::system(reader.c_str()), 0);
-  const CliRun p = cephtrace("predict --quiet --image " + q(image) + models() + "--output " + q(dir / "pipe"));
+  const CliRun p = test::run_cephtrace("predict --quiet --image " + q(image) + models() + "--output " + q(dir / "pipe"));
   ASSERT_EQ(p.exit_code, 0) << p.err;
   EXPECT_TRUE(fs::is_fifo(dir / "pipe"));  // not replaced by a regular file
-  for (int i = 0; i < 50 && slurp(dir / "from_pipe").find("}\n") == std::string::npos; ++i)
+  for (int i = 0; i < 50 && read_text(dir / "from_pipe").find("}\n") == std::string::npos; ++i)
     std::system("sleep 0.1");
-  EXPECT_NE(slurp(dir / "from_pipe").find("\"landmarks\""), std::string::npos);
+  EXPECT_NE(read_text(dir / "from_pipe").find("\"landmarks\""), std::string::npos);
 }
 
 TEST(HostileInput, OverlaysOfImagesSharingAStemGetDistinctNames) {
@@ -295,7 +275,7 @@ TEST(HostileInput, OverlaysOfImagesSharingAStemGetDistinctNames) {
   fs::create_directories(dir / "in");
   good_image(dir / "in", "p.png");
   good_image(dir / "in", "p.bmp");
-  const CliRun r = cephtrace("predict --quiet --image-dir " + q(dir / "in") + models() + "--overlay " + q(dir / "ov"));
+  const CliRun r = test::run_cephtrace("predict --quiet --image-dir " + q(dir / "in") + models() + "--overlay " + q(dir / "ov"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(fs::exists(dir / "ov" / "p_png_overlay.png"));
   EXPECT_TRUE(fs::exists(dir / "ov" / "p_bmp_overlay.png"));
@@ -311,10 +291,10 @@ TEST(HostileInput, FolderRunsKeepEachResultAndResume) {
   write_text(out.string() + ".partial.jsonl",
              nlohmann::json{{"image", a.string()}, {"result", {{"marker", "from the killed run"}}}}.dump() +
                  "\n{\"image\": \"cut off");
-  const CliRun r = cephtrace("predict --quiet --resume --image-dir " + q(dir / "in") + models() + "--output " + q(out));
+  const CliRun r = test::run_cephtrace("predict --quiet --resume --image-dir " + q(dir / "in") + models() + "--output " + q(out));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("a.png done before (--resume)"), std::string::npos) << r.err;
-  const auto batch = nlohmann::json::parse(slurp(out));
+  const auto batch = nlohmann::json::parse(read_text(out));
   EXPECT_EQ(batch[a.string()]["marker"], "from the killed run");  // not computed again
   EXPECT_TRUE(batch[b.string()].contains("landmarks"));
   EXPECT_FALSE(fs::exists(out.string() + ".partial.jsonl"));  // the final file has it all
@@ -328,7 +308,7 @@ TEST(HostileInput, UnreadableFolderEntriesAreNamedAndFailTheRun) {
   fs::create_symlink(dir / "in" / "loop2.png", dir / "in" / "loop1.png");
   fs::create_symlink(dir / "in" / "loop1.png", dir / "in" / "loop2.png");
   const auto out = sentinel(dir);
-  const CliRun r = cephtrace("predict --quiet --image-dir " + q(dir / "in") + models() + "--output " + q(out));
+  const CliRun r = test::run_cephtrace("predict --quiet --image-dir " + q(dir / "in") + models() + "--output " + q(out));
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("folder.jpg: is a folder"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("dangling.jpg: broken symbolic link"), std::string::npos) << r.err;
@@ -344,18 +324,18 @@ TEST(HostileInput, ModelFilesAreCheckedAgainstTheManifest) {
   fs::copy(test::fixture_models_dir(), dir / "models", fs::copy_options::recursive);
   write_text(dir / "models" / kModelManifest, model_manifest_text(dir / "models"));
   const std::string base = "predict --quiet --threads 1 --image " + q(image) + " --model-dir " + q(dir / "models");
-  ASSERT_EQ(cephtrace(base).exit_code, 0);
+  ASSERT_EQ(test::run_cephtrace(base).exit_code, 0);
   const auto stage1 = dir / "models" / "stage1" / "v4_stage1.onnx";
-  std::string bytes = slurp(stage1);
+  std::string bytes = read_text(stage1);
   const size_t weight = bytes.find(std::string("\x00\x00\xC0\x40", 4));  // a 6.0f weight
   ASSERT_NE(weight, std::string::npos);
   bytes[weight + 3] = 0x41;  // one damaged byte: the model still loads, its answers change
   write_text(stage1, bytes);
   const auto out = sentinel(dir);
-  const CliRun r = cephtrace(base + " --output " + q(out));
+  const CliRun r = test::run_cephtrace(base + " --output " + q(out));
   expect_refused(r, stage1.string(), out);
   EXPECT_NE(r.err.find("does not match"), std::string::npos) << r.err;
-  EXPECT_EQ(cephtrace(base + " --no-verify").exit_code, 0);  // the user's call
+  EXPECT_EQ(test::run_cephtrace(base + " --no-verify").exit_code, 0);  // the user's call
 }
 
 }  // namespace

@@ -17,29 +17,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct RunResult {
-  int exit_code;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-RunResult run_cli(const std::string& args) {
-  // Unique per test: CTest runs the tests of this suite in parallel.
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  const fs::path stem = fs::temp_directory_path() /
-                        (std::string("cephtrace_cli_") + info->name());
-  const fs::path out = stem.string() + ".stdout", err = stem.string() + ".stderr";
-  const std::string cmd = (test::binary_dir() / "bin" / "cephtrace").string() + " " + args + " > " +
-                          out.string() + " 2> " + err.string();
-  const int status = std::system(cmd.c_str());
-  return {WEXITSTATUS(status), slurp(out), slurp(err)};
-}
+using test::CliRun;
+using test::read_text;
 
 std::string models_arg(const std::string& variant = "models") {
   return " --model-dir " + test::fixture_models_dir(variant).string() + " --threads 1 ";
@@ -59,10 +38,10 @@ TEST(PredictCli, SingleImageWritesReferenceSchemaJson) {
   const auto dir = test::temp_dir();
   const auto image = write_good_image(dir, "ceph.png");
   const auto json_file = dir / "result.json";
-  const auto r = run_cli("predict --image " + image.string() + models_arg() + "--quiet --output " +
+  const auto r = test::run_cephtrace("predict --image " + image.string() + models_arg() + "--quiet --output " +
                          json_file.string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto j = nlohmann::json::parse(slurp(json_file));
+  const auto j = nlohmann::json::parse(read_text(json_file));
   for (const char* key : {"original_width", "original_height", "degraded", "stage0_status",
                           "stage0_details", "landmarks"})
     EXPECT_TRUE(j.contains(key)) << key;
@@ -77,7 +56,7 @@ TEST(PredictCli, VisualizeWritesOverlayPng) {
   const auto dir = test::temp_dir();
   const auto image = write_good_image(dir, "ceph.jpg");
   const auto png = dir / "overlay.png";
-  const auto r = run_cli("predict --image " + image.string() + models_arg() +
+  const auto r = test::run_cephtrace("predict --image " + image.string() + models_arg() +
                          "--quiet --visualize --output " + png.string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const cv::Mat overlay = cv::imread(png.string());
@@ -99,7 +78,7 @@ TEST(PredictCli, BadInputsGiveOneClearErrorAndNonZeroExit) {
   cv::imwrite((dir / "tiny.png").string(), cv::Mat(1, 1, CV_8UC1, cv::Scalar(0)));
   for (const char* name : {"empty.jpg", "text.png", "truncated.jpg", "tiny.png", "missing.png"}) {
     const auto file = dir / name;
-    const auto r = run_cli("predict --image " + file.string() + models_arg() + "--quiet");
+    const auto r = test::run_cephtrace("predict --image " + file.string() + models_arg() + "--quiet");
     EXPECT_NE(r.exit_code, 0) << name;
     EXPECT_NE(r.err.find(name), std::string::npos) << name << ": " << r.err;
     EXPECT_EQ(r.out.find("idx"), std::string::npos) << name;  // no landmark table printed
@@ -109,7 +88,7 @@ TEST(PredictCli, BadInputsGiveOneClearErrorAndNonZeroExit) {
 TEST(PredictCli, CorruptModelIsAClearError) {
   const auto dir = test::temp_dir();
   const auto image = write_good_image(dir, "ceph.png");
-  const auto r = run_cli("predict --image " + image.string() + models_arg("models_corrupt"));
+  const auto r = test::run_cephtrace("predict --image " + image.string() + models_arg("models_corrupt"));
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("v4_stage1.onnx"), std::string::npos) << r.err;
 }
@@ -117,7 +96,7 @@ TEST(PredictCli, CorruptModelIsAClearError) {
 TEST(PredictCli, FolderWithoutImagesIsAnError) {
   const auto dir = test::temp_dir();
   write_text(dir / "notes.txt", "no images here");
-  const auto r = run_cli("predict --image-dir " + dir.string() + models_arg());
+  const auto r = test::run_cephtrace("predict --image-dir " + dir.string() + models_arg());
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("no images"), std::string::npos) << r.err;
 }
@@ -130,12 +109,12 @@ TEST(PredictCli, BatchContinuesPastBadFilesAndReportsThem) {
   write_text(images / "b.png", "broken");
   write_good_image(images, "c.jpg");
   const auto json_file = dir / "batch.json";
-  const auto r = run_cli("predict --image-dir " + images.string() + models_arg() +
+  const auto r = test::run_cephtrace("predict --image-dir " + images.string() + models_arg() +
                          "--quiet --output " + json_file.string());
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("b.png FAILED"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("[3/3]"), std::string::npos) << r.err;
-  const auto j = nlohmann::json::parse(slurp(json_file));
+  const auto j = nlohmann::json::parse(read_text(json_file));
   EXPECT_EQ(j.size(), 2u);
   EXPECT_TRUE(j.contains((images / "a.png").string()));
   EXPECT_TRUE(j.contains((images / "c.jpg").string()));
@@ -147,7 +126,7 @@ TEST(PredictCli, BatchOverlaysGoToTheOutputFolder) {
   fs::create_directories(images);
   write_good_image(images, "one.png");
   write_good_image(images, "two.png");
-  const auto r = run_cli("predict --image-dir " + images.string() + models_arg() +
+  const auto r = test::run_cephtrace("predict --image-dir " + images.string() + models_arg() +
                          "--quiet --visualize --output " + (dir / "overlays").string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(fs::exists(dir / "overlays" / "one_overlay.png"));
@@ -158,14 +137,14 @@ TEST(PredictCli, GpuFlagFailsClearlyWithoutGpu) {
   const auto dir = test::temp_dir();
   const auto image = write_good_image(dir, "ceph.png");
   if (gpu_backend_available()) GTEST_SKIP() << "a CUDA device is available here";
-  const auto r = run_cli("predict --image " + image.string() + models_arg() + "--gpu --quiet");
+  const auto r = test::run_cephtrace("predict --image " + image.string() + models_arg() + "--gpu --quiet");
   // Without a CUDA device: a clear message, non-zero exit.
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("--gpu"), std::string::npos) << r.err;
 }
 
 TEST(PredictCli, HelpExplainsTheOptions) {
-  const auto r = run_cli("predict --help");
+  const auto r = test::run_cephtrace("predict --help");
   EXPECT_EQ(r.exit_code, 0);
   for (const char* opt : {"--image", "--image-dir", "--output", "--visualize", "--model-dir",
                           "--strict", "--quiet", "--gpu", "--threads", "--decoder"})
@@ -182,10 +161,10 @@ TEST(PredictCli, AnalyzeAddsTheAnalysisBlock) {
   const auto dir = test::temp_dir();
   const auto image = write_good_image(dir, "ceph.png");
   const auto json_file = dir / "result.json";
-  const auto r = run_cli("predict --analyze --pixel-spacing 0.1 --image " + image.string() +
+  const auto r = test::run_cephtrace("predict --analyze --pixel-spacing 0.1 --image " + image.string() +
                          models_arg() + "--quiet --output " + json_file.string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto j = nlohmann::json::parse(slurp(json_file));
+  const auto j = nlohmann::json::parse(read_text(json_file));
   ASSERT_TRUE(j.contains("analysis"));
   EXPECT_TRUE(j["analysis"].contains("measurements"));
   EXPECT_TRUE(j["analysis"]["not_available"].contains("Wits"));
@@ -211,13 +190,13 @@ TEST(PredictCliIsbi, DicomGivesTheJpegLandmarksAndItsSpacing) {
   ASSERT_EQ(std::system(("dcmodify -nb -i \"(0028,0030)=0.1\\\\0.1\" '" + dcm.string() + "'").c_str()), 0);
 
   const auto from_jpeg = dir / "jpeg.json", from_dcm = dir / "dcm.json";
-  ASSERT_EQ(run_cli("predict --quiet --image " + jpeg.string() + models_arg() + "--output " +
+  ASSERT_EQ(test::run_cephtrace("predict --quiet --image " + jpeg.string() + models_arg() + "--output " +
                     from_jpeg.string()).exit_code, 0);
-  const auto r = run_cli("predict --quiet --image " + dcm.string() + models_arg() + "--output " +
+  const auto r = test::run_cephtrace("predict --quiet --image " + dcm.string() + models_arg() + "--output " +
                          from_dcm.string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto a = nlohmann::json::parse(slurp(from_jpeg));
-  const auto b = nlohmann::json::parse(slurp(from_dcm));
+  const auto a = nlohmann::json::parse(read_text(from_jpeg));
+  const auto b = nlohmann::json::parse(read_text(from_dcm));
   EXPECT_DOUBLE_EQ(b["pixel_spacing_mm"].get<double>(), 0.1);
   EXPECT_TRUE(a["pixel_spacing_mm"].is_null());
   ASSERT_EQ(a["landmarks"].size(), b["landmarks"].size());
