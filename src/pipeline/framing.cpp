@@ -148,4 +148,44 @@ double border_grey(const cv::Mat& grey) {
   return ring[ring.size() / 2];
 }
 
+cv::Rect content_box(const cv::Mat& grey) {
+  // A border line (row or column): nearly all of it within a few grey levels of that side's
+  // outermost line (JPEG ringing and a few stray pixels allowed; real air has noise and a
+  // gradient). Each side has its own grey: a film may be padded on one side only.
+  constexpr double kTolerance = 6, kBlankFraction = 0.98, kMinKeptFraction = 0.3;
+  const cv::Rect whole(0, 0, grey.cols, grey.rows);
+  if (grey.rows < 3 || grey.cols < 3) return whole;
+  auto median = [](cv::Mat line) {
+    std::vector<uint8_t> v(line.begin<uint8_t>(), line.end<uint8_t>());
+    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+    return v[v.size() / 2];
+  };
+  // Lines from one side: `line(k)` is the k-th row/column counted from that side.
+  auto blank_run = [&](int count, auto line) {
+    const int g = median(line(0));
+    int run = 0;
+    for (; run < count; ++run) {
+      const cv::Mat l = line(run);
+      cv::Mat diff;
+      cv::absdiff(l, cv::Scalar(g), diff);
+      if (cv::countNonZero(diff <= kTolerance) < kBlankFraction * l.total()) break;
+    }
+    return run;
+  };
+  const int rows = grey.rows, cols = grey.cols;
+  int top = blank_run(rows, [&](int k) { return grey.row(k); });
+  int bottom = blank_run(rows, [&](int k) { return grey.row(rows - 1 - k); });
+  int left = blank_run(cols, [&](int k) { return cv::Mat(grey.col(k).clone()); });
+  int right = blank_run(cols, [&](int k) { return cv::Mat(grey.col(cols - 1 - k).clone()); });
+  // Sides with a thin border are left alone: cutting them gains nothing.
+  if (top < kMinBorderFraction * rows) top = 0;
+  if (bottom < kMinBorderFraction * rows) bottom = 0;
+  if (left < kMinBorderFraction * cols) left = 0;
+  if (right < kMinBorderFraction * cols) right = 0;
+  if (top + bottom >= rows || left + right >= cols) return whole;
+  const cv::Rect box(left, top, cols - left - right, rows - top - bottom);
+  if (box.width < kMinKeptFraction * cols || box.height < kMinKeptFraction * rows) return whole;
+  return box;
+}
+
 }  // namespace cephtrace::framing

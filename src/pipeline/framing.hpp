@@ -55,4 +55,12 @@ cv::Point2d to_view(const Framing& framing, cv::Point2d canvas_point);
 // The film's background grey: the median of its outermost pixels.
 double border_grey(const cv::Mat& grey);
 
+// The part of the film that holds the image: uniform borders of the background grey (a
+// scanned film on a wider plate, a PACS export padded to a detector size) cut away, so that
+// neither the orientation test nor the coarse pass sees a small head in a sea of border.
+// The whole film when there is nothing to cut (under kMinBorderFraction a side) or what
+// would be left is implausibly small.
+inline constexpr double kMinBorderFraction = 0.02;
+cv::Rect content_box(const cv::Mat& grey);
+
 }  // namespace cephtrace::framing

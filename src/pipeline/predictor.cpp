@@ -130,8 +130,31 @@ struct Predictor::Impl {
 
   // The pipeline, then the calibrated confidence where the model folder has one.
   PredictionResult run(const LoadedImage& image, const LandmarkPositions* given = nullptr) {
-    PredictionResult result = run_oriented(image, given);
+    PredictionResult result = options.framing && !given ? run_content(image) : run_oriented(image, given);
     if (confidence && result.refinement == "stage2") confidence->apply(result);
+    return result;
+  }
+
+  // The pipeline on the part of the film that holds the image (uniform borders cut away,
+  // framing::content_box), landmarks mapped back to the whole film.
+  PredictionResult run_content(const LoadedImage& image) {
+    const auto start = Clock::now();
+    const cv::Rect box = framing::content_box(image.grey);
+    if (box == cv::Rect(0, 0, image.grey.cols, image.grey.rows)) return run_oriented(image, nullptr);
+    LoadedImage content = image;  // copies: the pipeline expects continuous buffers
+    content.rgb = image.rgb(box).clone();
+    content.grey = image.grey(box).clone();
+    const double crop_ms = ms_since(start);
+    PredictionResult result = run_oriented(content, nullptr);
+    for (auto& lm : result.landmarks) {
+      lm.x += box.x, lm.y += box.y;
+      if (lm.refinement) lm.refinement->stage1_x += box.x, lm.refinement->stage1_y += box.y;
+    }
+    result.original_width = image.rgb.cols;
+    result.original_height = image.rgb.rows;
+    result.framing["content_box"] = {box.x, box.y, box.width, box.height};
+    for (auto& [stage, ms] : result.timings_ms)
+      if (stage == "framing" || stage == "total") ms += crop_ms;
     return result;
   }
 
@@ -257,11 +280,18 @@ struct Predictor::Impl {
     FramedView framed;
     bool inverted = false;
     const Orientation detected = orientation;
-    // Another view replaces the detected one only when it convincingly shows a head.
+    // Another view replaces the detected one when it convincingly shows a head or, when no
+    // view does, when its landmarks fit a head with more inliers and Stage 1 is surer of it
+    // than of the detected view (an inverted film's head fits just outside "convincing").
+    auto better = [](const FramedView& candidate, const FramedView& kept) {
+      if (candidate.convincing()) return true;
+      if (!candidate.framing || candidate.mean_peak <= kept.mean_peak) return false;
+      return !kept.framing || candidate.framing->inliers > kept.framing->inliers;
+    };
     for (const auto& [o, inv] : views) {
       if (framed.convincing()) break;
       FramedView candidate = frame_view(image, o, inv);
-      if (framed.view.rgb.empty() || candidate.convincing()) {
+      if (framed.view.rgb.empty() || better(candidate, framed)) {
         framed = std::move(candidate);
         orientation = o;
         inverted = inv;
