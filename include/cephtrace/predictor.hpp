@@ -51,6 +51,10 @@ struct PredictorOptions {
   // resampled so that the head sits, sized and upright, as in the training images, before
   // the pipeline runs (other devices frame the head differently). Off: the film as it is.
   bool framing = true;
+  // Anatomical gate of Stage 1's decoding: a landmark whose strongest response lies more than
+  // 25 mm from where the rest of the head puts it is decoded again within that radius and
+  // reported "relocated" with low confidence (src/pipeline/anatomy_gate.hpp).
+  bool anatomy_gate = true;
 };
 
 // Thread safety: one Predictor may be shared by several threads; predict() calls are

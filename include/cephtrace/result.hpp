@@ -24,6 +24,10 @@ struct LandmarkPrediction {
   double confidence_score = 0;  // peak clipped to [0, 1]
   std::string confidence;       // "high" | "medium" | "low"
   Tier tier = Tier::Low;
+  // Engine addition: Stage 1's strongest response was implausibly far from where the rest of
+  // the head puts this landmark, and the strongest response near there was taken instead
+  // (the anatomical gate). Its confidence is then "low": check it.
+  bool relocated = false;
   // Engine addition: Stage 2 refinement of this landmark, when it ran. x/y above are then
   // the refined position; peak/confidence stay Stage 1's.
   struct Refinement {

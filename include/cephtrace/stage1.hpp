@@ -29,6 +29,12 @@ cv::Mat make_stage1_input(const cv::Mat& rgb512, const std::vector<cv::Mat>& att
 // Decodes one heatmap (CV_32F, square) with the chosen decoder.
 HeatmapPeak decode_heatmap(const cv::Mat& heatmap, Decoder decoder);
 
+// Runs the model: its (1,25,256,256) CV_32F heatmaps, continuous (shape checked).
+cv::Mat run_stage1_heatmaps(OnnxModel& model, const cv::Mat& input_blob);
+
+// The `index`-th of those heatmaps (a view, no copy).
+cv::Mat heatmap_channel(const cv::Mat& heatmaps, int index);
+
 // Runs the model and decodes its 25 heatmaps (heatmap coordinates).
 std::array<HeatmapPeak, kNumLandmarks> run_stage1(OnnxModel& model, const cv::Mat& input_blob,
                                                   Decoder decoder);

@@ -25,6 +25,7 @@ nlohmann::ordered_json to_json(const PredictionResult& r) {
                {"confidence_score", l.confidence_score},
                {"confidence", l.confidence},
                {"tier", tier_name(l.tier)}};
+    if (l.relocated) lm["relocated"] = true;
     if (l.refinement)
       lm["refinement"] = ordered{{"applied", l.refinement->applied},
                                  {"peak", l.refinement->peak},

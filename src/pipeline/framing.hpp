@@ -52,6 +52,10 @@ cv::Mat resample(const cv::Mat& view, const Framing& framing, const cv::Scalar& 
 // Maps a canvas point back to the view.
 cv::Point2d to_view(const Framing& framing, cv::Point2d canvas_point);
 
+// Where the fitted head puts `landmark` (canonical index) in the view: the training images'
+// mean position mapped by the fit. nullopt for a landmark the template lacks (Pm).
+std::optional<cv::Point2d> expected_position(const Framing& framing, int landmark);
+
 // The film's background grey: the median of its outermost pixels.
 double border_grey(const cv::Mat& grey);
 

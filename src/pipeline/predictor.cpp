@@ -18,6 +18,7 @@
 #include "cephtrace/preprocess.hpp"
 #include "cephtrace/stage0_phases.hpp"
 #include "cephtrace/stage2.hpp"
+#include "pipeline/anatomy_gate.hpp"
 #include "pipeline/confidence.hpp"
 #include "pipeline/framing.hpp"
 
@@ -132,6 +133,8 @@ struct Predictor::Impl {
   PredictionResult run(const LoadedImage& image, const LandmarkPositions* given = nullptr) {
     PredictionResult result = options.framing && !given ? run_content(image) : run_oriented(image, given);
     if (confidence && result.refinement == "stage2") confidence->apply(result);
+    for (auto& lm : result.landmarks)
+      if (lm.relocated) lm.confidence = "low";  // the first answer was implausible: check it
     return result;
   }
 
@@ -428,7 +431,12 @@ struct Predictor::Impl {
     const cv::Mat input = make_stage1_input(rgb512, attention);
     result.timings_ms.emplace_back("stage1_preprocess", ms_since(t));
     t = Clock::now();
-    const auto peaks = run_stage1(*model(ModelKey::Stage1), input, options.decoder);
+    const cv::Mat heatmaps = run_stage1_heatmaps(*model(ModelKey::Stage1), input);
+    std::array<HeatmapPeak, kNumLandmarks> peaks;
+    for (int i = 0; i < kNumLandmarks; ++i) peaks[i] = decode_heatmap(heatmap_channel(heatmaps, i), options.decoder);
+    const auto relocated = options.anatomy_gate
+                               ? anatomy_gate::apply(heatmaps, peaks, {width, height}, options.decoder)
+                               : std::array<bool, kNumLandmarks>{};
     result.timings_ms.emplace_back("stage1", ms_since(t));
 
     // Heatmap → original pixels (spec §5: hm/256 · W, no half-pixel shift), un-mirrored.
@@ -445,6 +453,7 @@ struct Predictor::Impl {
       lm.confidence_score = std::clamp(peaks[i].peak, 0.0, 1.0);
       lm.confidence = confidence_label(peaks[i].peak);
       lm.tier = table[i].tier;
+      lm.relocated = relocated[i];
       result.landmarks.push_back(std::move(lm));
     }
 

@@ -141,19 +141,26 @@ HeatmapPeak decode_heatmap(const cv::Mat& heatmap, Decoder decoder) {
   return decoder == Decoder::Dark ? decode_dark(heatmap) : decode_reference(heatmap);
 }
 
-std::array<HeatmapPeak, kNumLandmarks> run_stage1(OnnxModel& model, const cv::Mat& input_blob,
-                                                  Decoder decoder) {
+cv::Mat run_stage1_heatmaps(OnnxModel& model, const cv::Mat& input_blob) {
   cv::Mat out = model.forward(input_blob);
   const int n = k::kHeatmapSize;
   const std::vector<int> shape(out.size.p, out.size.p + out.dims);
   if (out.type() != CV_32F || shape != std::vector<int>{1, kNumLandmarks, n, n})
     throw ModelError(model.file().string() + ": Stage 1 output has shape " +
                      shape_to_string(shape) + ", expected (1,25,256,256) float");
-  if (!out.isContinuous()) out = out.clone();
+  return out.isContinuous() ? out : out.clone();
+}
 
+cv::Mat heatmap_channel(const cv::Mat& heatmaps, int index) {
+  const int n = heatmaps.size[2];
+  return cv::Mat(n, n, CV_32F, const_cast<float*>(heatmaps.ptr<float>(0, index)));
+}
+
+std::array<HeatmapPeak, kNumLandmarks> run_stage1(OnnxModel& model, const cv::Mat& input_blob,
+                                                  Decoder decoder) {
+  const cv::Mat heatmaps = run_stage1_heatmaps(model, input_blob);
   std::array<HeatmapPeak, kNumLandmarks> peaks;
-  for (int c = 0; c < kNumLandmarks; ++c)
-    peaks[c] = decode_heatmap(cv::Mat(n, n, CV_32F, out.ptr<float>(0, c)), decoder);
+  for (int c = 0; c < kNumLandmarks; ++c) peaks[c] = decode_heatmap(heatmap_channel(heatmaps, c), decoder);
   return peaks;
 }
 
