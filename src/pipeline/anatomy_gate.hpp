@@ -12,7 +12,7 @@
 #include <opencv2/core.hpp>
 
 #include "cephtrace/landmarks.hpp"
-#include "cephtrace/stage1.hpp"
+#include "stage1/stage1.hpp"
 
 namespace cephtrace::anatomy_gate {
 

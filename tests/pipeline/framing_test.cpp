@@ -172,7 +172,7 @@ TEST(FramingIsbi, WideBordersDoNotDecideTheOrientation) {
   cv::resize(wide, zoomed, {film.cols, int(std::lround(wide.rows * s))}, 0, 0, cv::INTER_AREA);
   const PredictionResult r = shipped_predictor(*shipped).predict(zoomed);
   EXPECT_EQ(r.orientation, Orientation::FacingRight);
-  ASSERT_TRUE(r.framing.contains("content_box")) << r.framing.dump();
+  ASSERT_TRUE(r.framing && r.framing->content_box);
   const auto to_film = [&](cv::Point2d p) { return cv::Point2d((p.x + px) * s, (p.y + py) * s); };
   EXPECT_LT(mean_error_mm(r, test1_truth(isbi, "233"), to_film, 0.1 / s), 2.5);
 }
@@ -189,7 +189,8 @@ TEST(FramingIsbi, InvertedFilmIsReadInTheViewStage1IsSureOf) {
   cv::bitwise_not(film, inverted);
   const PredictionResult r = shipped_predictor(*shipped).predict(inverted);
   EXPECT_EQ(r.orientation, Orientation::FacingRight);
-  EXPECT_TRUE(r.framing.value("inverted", false)) << r.framing.dump();
+  ASSERT_TRUE(r.framing && r.framing->applied);
+  EXPECT_TRUE(r.framing->inverted);
   EXPECT_LT(mean_error_mm(r, test1_truth(isbi, "264"), [](cv::Point2d p) { return p; }, 0.1), 2.5);
 }
 
@@ -237,18 +238,18 @@ TEST(FramingIsbi, UndoesTiltAndWideBorders) {
   const PredictionResult original = predictor.predict(film);
   o.framing = false;
   const PredictionResult plain = Predictor(o).predict(shifted);
-  ASSERT_TRUE(framed.framing.value("applied", false)) << framed.framing.dump();
-  ASSERT_TRUE(original.framing.value("applied", false)) << original.framing.dump();
+  ASSERT_TRUE(framed.framing && framed.framing->applied) << framed.framing.value_or(FramingReport{}).reason;
+  ASSERT_TRUE(original.framing && original.framing->applied) << original.framing.value_or(FramingReport{}).reason;
   // The tilt is found on top of the head's own (OpenCV's +10 degrees turn the film
   // counter-clockwise; the models' mirrored view sees it as +10 in the fit's y-down frame),
   // and the head's size with it: the film was shrunk by wide.cols / film.cols.
-  EXPECT_NEAR(framed.framing["rotation_deg"].get<double>() - original.framing["rotation_deg"].get<double>(), 10.0, 2.0);
-  EXPECT_NEAR(framed.framing["scale"].get<double>() / original.framing["scale"].get<double>(),
+  EXPECT_NEAR(framed.framing->rotation_deg - original.framing->rotation_deg, 10.0, 2.0);
+  EXPECT_NEAR(framed.framing->scale / original.framing->scale,
               double(film.cols) / wide.cols, 0.05);
   const double framed_mm = mean_error_mm(framed), plain_mm = mean_error_mm(plain);
   EXPECT_LT(framed_mm, 2.5);
   EXPECT_LT(framed_mm, plain_mm);
-  EXPECT_TRUE(plain.framing.empty());
+  EXPECT_FALSE(plain.framing);
 }
 
 }  // namespace
