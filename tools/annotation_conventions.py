@@ -47,6 +47,7 @@ def main():
     a = ap.parse_args()
     rows = {}
     counts = {}
+    chin = {}  # senior Pog_soft - Pog, mean over the whole split
     for split, name in SPLITS.items():
         senior = read_senior(os.path.join(a.data, "annotations", "senior", name))
         diffs = []
@@ -56,6 +57,7 @@ def main():
                 diffs.append((p - read_cl(f)) * 0.1)
         d = np.stack(diffs)
         counts[split] = len(d)
+        chin[split] = np.mean([(p[SENIOR.index("Pog_soft")] - p[SENIOR.index("Pog")]) * 0.1 for p in senior.values()], axis=0)
         rows[split] = (np.linalg.norm(d, axis=2).mean(0), d.mean(0))
     lines = ["Senior minus CL-2023 labels, mean distance (mm) and mean offset dx, dy (mm), per split "
              "(images labelled by both: " + ", ".join(f"{s} {n}" for s, n in counts.items()) + ").",
@@ -68,6 +70,8 @@ def main():
             dist, off = rows[s]
             cells += [f"{dist[i]:.2f}", f"{off[i, 0]:+.1f}, {off[i, 1]:+.1f}"]
         lines.append(f"| {lm} | " + " | ".join(cells) + " |")
+    lines += ["", "Senior Pog_soft relative to senior Pog (mean over all images of the split, mm): " +
+              "; ".join(f"{s} {v[0]:+.1f}, {v[1]:+.1f}" for s, v in chin.items()) + "."]
     text = "\n".join(lines) + "\n"
     print(text)
     if a.markdown:
