@@ -9,6 +9,9 @@
 #include <CLI/CLI.hpp>
 #include <opencv2/core.hpp>
 
+#include "cephtrace/constants.hpp"
+#include "cephtrace/predictor.hpp"
+
 namespace cephtrace::cli {
 
 // Marks a file the command reads: write_file_atomic refuses to replace it (the same file
@@ -40,6 +43,24 @@ ImageListing list_images(const std::filesystem::path& dir);
 // The model directory to use when the user gave none: $CEPHTRACE_MODEL_DIR, ./models, or
 // the models/ folder of the source tree this program was built from.
 std::filesystem::path default_model_dir();
+
+// The model options of the commands that run the models (predict, evaluate, the benchmark)
+// as given on the command line; predictor_options() is the one place they become
+// PredictorOptions.
+struct ModelArgs {
+  std::string model_dir;  // empty: default_model_dir()
+  std::string decoder = "reference";
+  int refine_passes = constants::kRefinePasses;
+  int threads = 0;
+  bool strict = false, gpu = false, no_framing = false, no_verify = false;
+};
+// Adds --model-dir, --no-verify, --gpu, --threads, --decoder, --refine-passes and
+// --no-framing to `cmd`, in option group `group`. --strict means something more in some
+// commands, so each adds its own (into args.strict).
+void add_model_options(CLI::App* cmd, ModelArgs& args, const std::string& group = "Model");
+PredictorOptions predictor_options(const ModelArgs& args);
+// Loads the models, with a warning on stderr for each one that is unavailable.
+Predictor load_predictor(const PredictorOptions& options);
 
 // Option checks shared by the subcommands.
 CLI::Validator nonempty_path();      // an output path given as '' is an error, not "no output"

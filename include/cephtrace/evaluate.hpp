@@ -171,6 +171,16 @@ struct IsbiProtocolReport {
   std::string method_name;
 };
 
+// The ISBI 2015 splits by image id (the protocol below owns them).
+enum class IsbiSplit {
+  Train,       // 001-150
+  Test1,       // 151-300
+  Test1Dedup,  // Test1 without 173 and 283, byte-for-byte copies of 144 and 038
+  Test2,       // 301-400
+  Test,        // Test1 and Test2: every image the protocol scores
+};
+IdSelection isbi_split(IsbiSplit split);
+
 // Ground truth of the protocol: senior 19 landmarks for images 151–400 at 0.1 mm/pixel plus
 // the CL-2023 extra landmarks where the image has them.
 std::vector<GroundTruth> isbi_test_ground_truth(const std::filesystem::path& data_dir,
