@@ -38,20 +38,10 @@ struct EvaluateArgs {
   bool quiet = false;
 };
 
-PredictedImage to_predicted(const PredictionResult& r, const std::string& key) {
-  PredictedImage p{key, {}, r.pixel_spacing_mm};  // spacing from the DICOM header, if any
-  for (const auto& l : r.landmarks) p.landmarks.push_back({l.name, l.x, l.y});
-  return p;
-}
-
 // Ground truth as Stage 1 prior positions, by image stem (for --priors ground-truth).
-std::map<std::string, LandmarkPositions> priors_from_truth(const std::vector<GroundTruth>& truth) {
-  std::map<std::string, LandmarkPositions> out;
-  for (const auto& g : truth) {
-    LandmarkPositions& p = out[g.stem];
-    for (const auto& l : g.landmarks)
-      if (const auto i = canonical_index(l.name)) p[*i] = cv::Point2d(l.x, l.y);
-  }
+std::map<std::string, OriginalImageLandmarks> priors_from_truth(const std::vector<GroundTruth>& truth) {
+  std::map<std::string, OriginalImageLandmarks> out;
+  for (const auto& g : truth) out[g.stem] = landmarks_from_ground_truth(g);
   return out;
 }
 
@@ -83,7 +73,7 @@ std::vector<PredictedImage> run_model(const std::vector<fs::path>& images, const
       return;
     }
     const PredictionResult& r = *item.result;
-    out.push_back(to_predicted(r, item.image.string()));
+    out.push_back(as_prediction(landmarks_from_result(r), item.image.string()));
     for (const auto& [phase, ok] : r.stage0_status.items()) phase_ok[phase] += ok.get<bool>() ? 1 : 0;
     degraded += r.degraded ? 1 : 0;
     facing_right += r.orientation == Orientation::FacingRight ? 1 : 0;

@@ -23,7 +23,7 @@ struct BatchOptions {
   bool keep_pixels = false;
   // Stage 1 priors for each image instead of Stage 0's (Predictor::predict_with_priors); it
   // may throw to fail that image. Empty: the pipeline's own priors.
-  std::function<LandmarkPositions(const std::filesystem::path& image)> priors;
+  std::function<OriginalImageLandmarks(const std::filesystem::path& image)> priors;
 };
 
 // One finished image, as the callback sees it.

@@ -15,6 +15,7 @@
 
 #include "cephtrace/image_io.hpp"
 #include "cephtrace/constants.hpp"
+#include "cephtrace/original_image_landmarks.hpp"
 #include "cephtrace/result.hpp"
 #include "cephtrace/stage0.hpp"
 #include "cephtrace/stage1.hpp"
@@ -26,9 +27,6 @@ enum class PriorSource {
   Stage0,  // the anatomy-guided priors of Stage 0 (the pipeline)
   Zero,    // all-zero priors, as in degraded mode (for ablations)
 };
-
-// Landmark positions in ORIGINAL image pixels, canonical order; nullopt = absent.
-using LandmarkPositions = std::array<std::optional<cv::Point2d>, kNumLandmarks>;
 
 struct PredictorOptions {
   std::filesystem::path model_dir = "models";
@@ -70,9 +68,9 @@ class Predictor {
   PredictionResult predict(std::span<const uint8_t> encoded, const std::string& name = "<memory>");
   PredictionResult predict(const cv::Mat& image);  // BGR/BGRA/grey, 8 or 16 bit
   PredictionResult predict(const LoadedImage& image);
-  // Stage 1 with priors rendered at given positions instead of Stage 0's (e.g. the ground
-  // truth, to measure what better priors would be worth). Stage 0 does not run.
-  PredictionResult predict_with_priors(const LoadedImage& image, const LandmarkPositions& priors);
+  // Stage 1 with priors rendered at given positions (priors.points) instead of Stage 0's (e.g.
+  // the ground truth, to measure what better priors would be worth). Stage 0 does not run.
+  PredictionResult predict_with_priors(const LoadedImage& image, const OriginalImageLandmarks& priors);
 
   const PredictorOptions& options() const;
   // Keys of the models that loaded ("profile", "zone1", ..., "stage1").

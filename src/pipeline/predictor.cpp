@@ -129,7 +129,7 @@ struct Predictor::Impl {
   }
 
   // The pipeline, then the calibrated confidence where the model folder has one.
-  PredictionResult run(const LoadedImage& image, const LandmarkPositions* given = nullptr) {
+  PredictionResult run(const LoadedImage& image, const OriginalImageLandmarks* given = nullptr) {
     PredictionResult result = run_oriented(image, given);
     if (confidence && result.refinement == "stage2") confidence->apply(result);
     return result;
@@ -138,7 +138,7 @@ struct Predictor::Impl {
   // Detects the facing direction and runs the pipeline. When the profile masks do not decide
   // (e.g. a dark field behind the head misleads the image statistics), Stage 1 looks at both
   // views and the one it is surer of wins: Stage 1 knows the anatomy, the statistics do not.
-  PredictionResult run_oriented(const LoadedImage& image, const LandmarkPositions* given) {
+  PredictionResult run_oriented(const LoadedImage& image, const OriginalImageLandmarks* given) {
     if (options.orientation) {
       PredictionResult r = options.framing && !given ? run_framed(image, *options.orientation, {}, false)
                                                      : run_view(image, given, *options.orientation, {});
@@ -322,7 +322,7 @@ struct Predictor::Impl {
   // One pass of the pipeline on the view that faces left after mirroring for `orientation`.
   // `given` (original px) replaces Stage 0's priors when not null; `profile_mask512` is 0A's
   // mask of that view when orientation detection already computed it.
-  PredictionResult run_view(const LoadedImage& image, const LandmarkPositions* given,
+  PredictionResult run_view(const LoadedImage& image, const OriginalImageLandmarks* given,
                             Orientation orientation, cv::Mat profile_mask512) {
     const auto start = Clock::now();
     PredictionResult result;
@@ -356,9 +356,9 @@ struct Predictor::Impl {
       result.priors = "given";
       stage0::PriorPositions normalised{};
       for (int i = 0; i < kNumLandmarks; ++i)
-        if ((*given)[i]) {
-          const double x = mirrored ? (width - 1) - (*given)[i]->x : (*given)[i]->x;
-          normalised[i] = cv::Point2d(x / width, (*given)[i]->y / height);
+        if (const auto& p = given->points[i]) {
+          const double x = mirrored ? (width - 1) - p->x : p->x;
+          normalised[i] = cv::Point2d(x / width, p->y / height);
         }
       attention = stage0::upsample_priors(stage0::render_priors256(normalised));
       mark_stage0_unavailable(result, "priors given by the caller");
@@ -482,7 +482,7 @@ PredictionResult Predictor::predict(const LoadedImage& image) {
 }
 
 PredictionResult Predictor::predict_with_priors(const LoadedImage& image,
-                                                const LandmarkPositions& priors) {
+                                                const OriginalImageLandmarks& priors) {
   std::lock_guard lock(impl_->mutex);
   PredictionResult result = impl_->run(image, &priors);
   check_plausibility(result);

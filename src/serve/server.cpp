@@ -232,7 +232,7 @@ std::string png_of(const cv::Mat& rgb) {
 
 // Given landmarks (a predict result or ground-truth JSON) as a result to draw.
 PredictionResult drawable(const json& j, const cv::Mat& rgb) {
-  LandmarkSet set;
+  OriginalImageLandmarks set;
   try {
     set = landmarks_from_json(j);
   } catch (const std::exception& e) {
@@ -468,7 +468,7 @@ struct ApiServer::Impl {
       o.pixel_spacing_mm = spacing_option(req);
       o.sn_scaled = bool_option(req, "sn_scale");
       o.allow_low_confidence = bool_option(req, "allow_low_confidence");
-      LandmarkSet set;
+      OriginalImageLandmarks set;
       try {
         set = landmarks_from_json(body);
       } catch (const std::exception& e) {

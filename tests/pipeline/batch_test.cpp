@@ -61,8 +61,8 @@ TEST(Batch, AppliesTheOptions) {
   BatchOptions o;
   o.pixel_spacing_mm = 0.125;
   o.keep_pixels = true;
-  LandmarkPositions priors{};
-  priors[0] = cv::Point2d(100, 120);
+  OriginalImageLandmarks priors{};
+  priors.points[0] = cv::Point2d(100, 120);
   o.priors = [&](const fs::path&) { return priors; };
   std::optional<BatchItem> item;
   run_batch(predictor, {image}, o, [&](const BatchItem& i) { item = i; });
@@ -76,7 +76,7 @@ TEST(Batch, APriorsFunctionThatThrowsFailsThatImageOnly) {
   Predictor predictor = fixture_predictor();
   const auto images = mixed_images(test::temp_dir());
   BatchOptions o;
-  o.priors = [](const fs::path& image) -> LandmarkPositions {
+  o.priors = [](const fs::path& image) -> OriginalImageLandmarks {
     if (image.filename() == "a.png") throw std::runtime_error("no ground truth for its priors");
     return {};
   };

@@ -249,8 +249,8 @@ TEST(Predictor, GivenPriorsDriveStage1AndMapBackToTheImage) {
     o.orientation = orientation;
     Predictor predictor(o);
     const cv::Mat flat(512, 768, CV_8UC3, cv::Scalar(100, 100, 100));
-    LandmarkPositions priors{};
-    priors[lm::Me] = cv::Point2d(300.0, 200.0);
+    OriginalImageLandmarks priors{};
+    priors.points[lm::Me] = cv::Point2d(300.0, 200.0);
     const auto r = predictor.predict_with_priors(from_mat(flat), priors);
     EXPECT_EQ(r.priors, "given");
     EXPECT_FALSE(r.degraded);
