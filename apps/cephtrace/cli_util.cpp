@@ -141,6 +141,10 @@ fs::path default_model_dir() {
 #endif
 }
 
+const char* const kThreadsHelp =
+    "CPU threads of OpenCV's thread pool, which is process-wide (one pool for the whole "
+    "program); 0 = OpenCV's default, one per core";
+
 void add_model_options(CLI::App* cmd, ModelArgs& a, const std::string& group) {
   cmd->add_option("--model-dir", a.model_dir,
                   "Model folder (stage0/, stage1/, stage2/); default: $CEPHTRACE_MODEL_DIR, "
@@ -151,7 +155,7 @@ void add_model_options(CLI::App* cmd, ModelArgs& a, const std::string& group) {
       ->group(group);
   cmd->add_flag("--gpu", a.gpu, "Run the models on a CUDA GPU through OpenCV DNN (fails if none)")
       ->group(group);
-  cmd->add_option("--threads", a.threads, "CPU threads for inference (0 = one per core)")
+  cmd->add_option("--threads", a.threads, kThreadsHelp)
       ->check(CLI::Range(0, limits().max_threads))->group(group);
   cmd->add_option("--decoder", a.decoder,
                   "Heatmap decoder: reference (DARK-lite, as published) or dark (full DARK)")

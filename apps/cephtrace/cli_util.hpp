@@ -59,6 +59,8 @@ struct ModelArgs {
 // commands, so each adds its own (into args.strict).
 void add_model_options(CLI::App* cmd, ModelArgs& args, const std::string& group = "Model");
 PredictorOptions predictor_options(const ModelArgs& args);
+// --help of every --threads option (PredictorOptions::threads says why it reads so).
+extern const char* const kThreadsHelp;
 // Loads the models, with a warning on stderr for each one that is unavailable.
 Predictor load_predictor(const PredictorOptions& options);
 

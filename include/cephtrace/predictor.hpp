@@ -30,7 +30,14 @@ enum class PriorSource {
 
 struct PredictorOptions {
   std::filesystem::path model_dir = "models";
-  int threads = 0;         // OpenCV threads; 0 = one per core
+  // OpenCV's thread count, which is process-wide: OpenCV 4.6 has one thread pool per
+  // process and no per-network or per-call count. When > 0 the constructor calls
+  // cv::setNumThreads(threads), which holds for every Predictor and every other OpenCV user in
+  // the process (the last one set wins); 0 leaves the process's setting as it is (OpenCV's
+  // default: one per core, or $OPENCV_FOR_THREADS_NUM). OpenCV runs one parallel loop at a
+  // time: a loop that another thread starts meanwhile runs on that thread alone, so Predictors
+  // used from several threads share the pool rather than each getting `threads`.
+  int threads = 0;
   bool strict = false;     // a missing/unloadable Stage 0 model is an error, not degraded mode
   bool use_gpu = false;    // OpenCV DNN CUDA backend (error when unavailable)
   Decoder decoder = Decoder::Reference;

@@ -450,7 +450,9 @@ struct Predictor::Impl {
 Predictor::Predictor(PredictorOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
   check_threads(impl_->options.threads);  // a huge count crashes OpenCV's thread pool
-  cv::setNumThreads(impl_->options.threads > 0 ? impl_->options.threads : cv::getNumberOfCPUs());
+  // Process-wide (see PredictorOptions::threads): set only when asked, so that 0 does not
+  // undo what the application or another Predictor chose.
+  if (impl_->options.threads > 0) cv::setNumThreads(impl_->options.threads);
   if (impl_->options.verify_models) verify_model_manifest(impl_->options.model_dir);
   impl_->load_models();
 }

@@ -534,8 +534,6 @@ ApiServer::ApiServer(ServeOptions options) : impl_(std::make_unique<Impl>()) {
   if (o.workers < 1) throw std::invalid_argument("--workers must be at least 1");
   if (o.queue < 0) throw std::invalid_argument("--queue must not be negative");
   if (o.max_upload_bytes == 0) throw std::invalid_argument("--max-upload-mb must be positive");
-  if (o.predictor.threads <= 0)  // share the cores between the workers
-    o.predictor.threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / o.workers);
   for (int w = 0; w < o.workers; ++w)
     impl_->predictors.push_back(std::make_unique<WorkerPredictors>(o.predictor));
   impl_->models = describe_models(o.predictor.model_dir, impl_->predictors.front()->standard);

@@ -48,6 +48,19 @@ void expect_complete_result(const PredictionResult& r, const cv::Size& size) {
   }
 }
 
+// OpenCV's thread count is process-wide: a Predictor sets it when asked (threads > 0) and
+// otherwise leaves what the process chose.
+TEST(Predictor, ThreadsSetsTheProcessWideCountOnlyWhenAsked) {
+  auto o = options_for("models");
+  o.threads = 1;
+  Predictor one(o);
+  EXPECT_EQ(cv::getNumThreads(), 1);
+  o.threads = 0;
+  Predictor unset(o);
+  EXPECT_EQ(cv::getNumThreads(), 1);
+  cv::setNumThreads(-1);  // OpenCV's default again, for the other tests
+}
+
 TEST(Predictor, RunsAllStagesWithFixtureModels) {
   Predictor predictor(options_for("models"));
   EXPECT_TRUE(predictor.stage0_available());
