@@ -146,7 +146,8 @@ int main(int argc, char** argv) {
       const double cpu = cpu_ms() - cpu_before;
       const cephtrace::PredictionResult& r = *item.result;
       nlohmann::json run = nlohmann::json::object();
-      for (const auto& [name, ms] : r.timings_ms) {
+      for (const auto& [stage, ms] : r.timings_ms) {
+        const std::string name(cephtrace::stage_name(stage));
         add_sample(stages, name, ms);
         run[name] = ms;
       }

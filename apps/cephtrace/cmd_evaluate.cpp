@@ -77,8 +77,7 @@ std::vector<PredictedImage> run_model(const std::vector<fs::path>& images, const
     for (const auto& [phase, ok] : r.stage0_status.items()) phase_ok[phase] += ok.get<bool>() ? 1 : 0;
     degraded += r.degraded ? 1 : 0;
     facing_right += r.orientation == Orientation::FacingRight ? 1 : 0;
-    for (const auto& [stage, ms] : r.timings_ms)
-      if (stage == "total") total_ms += ms;
+    total_ms += r.time_ms(TimedStage::Total);
     if (!a.save_predictions.empty()) saved[item.image.string()] = to_json(r);
     std::cerr << (r.degraded ? " (degraded)\n" : "\n");
   });

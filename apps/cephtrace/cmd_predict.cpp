@@ -42,8 +42,7 @@ void print_table(const PredictionResult& r, std::ostream& os) {
                   std::string(tier_name(l.tier)).c_str());
     os << line;
   }
-  for (const auto& [stage, ms] : r.timings_ms)
-    if (stage == "total") os << "  total " << static_cast<int>(ms) << " ms\n";
+  os << "  total " << static_cast<int>(r.time_ms(TimedStage::Total)) << " ms\n";
 }
 
 PredictorOptions make_options(const PredictArgs& a) {

@@ -34,7 +34,7 @@ BatchSummary run_batch(Predictor& predictor, const std::vector<std::filesystem::
       PredictionResult result = options.priors
                                     ? predictor.predict_with_priors(image, options.priors(images[i]))
                                     : predictor.predict(image);
-      result.timings_ms.insert(result.timings_ms.begin(), {"load_image", load_ms});
+      result.timings_ms.insert(result.timings_ms.begin(), {TimedStage::LoadImage, load_ms});
       item.result = std::move(result);
       if (options.keep_pixels) item.rgb = std::move(image.rgb);
     } catch (const std::exception& e) {

@@ -50,7 +50,7 @@ TEST(Batch, ReportsEveryImageInOrderAndGoesOnAfterAFailure) {
   EXPECT_EQ(summary.succeeded, 2u);
   EXPECT_EQ(summary.failed, 1u);
   // Reading the file is part of the run, and timed like Predictor::predict(path) times it.
-  EXPECT_EQ(seen[0].result->timings_ms.front().first, "load_image");
+  EXPECT_EQ(seen[0].result->timings_ms.front().first, TimedStage::LoadImage);
   EXPECT_TRUE(seen[0].rgb.empty());  // pixels only with keep_pixels
 }
 
