@@ -74,7 +74,7 @@ std::vector<PredictedImage> run_model(const std::vector<fs::path>& images, const
     }
     const PredictionResult& r = *item.result;
     out.push_back(as_prediction(landmarks_from_result(r), item.image.string()));
-    for (const auto& [phase, ok] : r.stage0_status.items()) phase_ok[phase] += ok.get<bool>() ? 1 : 0;
+    for (const auto& [phase, ok] : r.stage0_status) phase_ok[phase] += ok ? 1 : 0;
     degraded += r.degraded ? 1 : 0;
     facing_right += r.orientation == Orientation::FacingRight ? 1 : 0;
     total_ms += r.time_ms(TimedStage::Total);

@@ -13,12 +13,11 @@
 
 #include <opencv2/core.hpp>
 
-#include "cephtrace/image_io.hpp"
 #include "cephtrace/constants.hpp"
+#include "cephtrace/image_io.hpp"
+#include "cephtrace/model_contract.hpp"  // ModelError
 #include "cephtrace/original_image_landmarks.hpp"
 #include "cephtrace/result.hpp"
-#include "cephtrace/stage0.hpp"
-#include "cephtrace/stage1.hpp"
 
 namespace cephtrace {
 
