@@ -47,6 +47,9 @@ struct BatchSummary {
 // thread, in list order. An image that fails (unreadable, refused by a limit, a model error)
 // is reported to `on_item` with its error, and the run goes on; an exception `on_item` throws
 // ends the run. The results carry "load_image" in their timings, as Predictor::predict(path).
+// Images run one after another: a Predictor serialises its calls and OpenCV already spreads
+// each one over the cores, so running several at once would need one Predictor (one set of
+// models in memory) per job; a `jobs` option would keep this callback's contract.
 BatchSummary run_batch(Predictor& predictor, const std::vector<std::filesystem::path>& images,
                        const BatchOptions& options = {},
                        const std::function<void(const BatchItem&)>& on_item = {});
