@@ -243,7 +243,7 @@ CommandRunner add_evaluate_command(CLI::App& app) {
   sub->add_option("--predictions", args->predictions, "cephtrace predict JSON (batch or single result)")
       ->check(CLI::ExistingFile);
   sub->add_option("--image-dir", args->image_dir, "run the model on these images")->check(CLI::ExistingDirectory);
-  sub->add_option("--model-dir", args->model_dir, "model folder (default: $CEPHTRACE_MODEL_DIR, ./models, ...)");
+  sub->add_option("--model-dir", args->model_dir, "model folder; default: " + default_model_dir_help());
   sub->add_option("--save-predictions", args->save_predictions, "with a model run: also write its batch JSON")
       ->check(nonempty_path());
   sub->add_option("--output", args->output, "write the report as JSON (not when nothing was scored)")

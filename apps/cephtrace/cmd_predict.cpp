@@ -258,8 +258,7 @@ CommandRunner add_predict_command(CLI::App& app) {
                 "Folder runs: skip the images already finished by an earlier, interrupted run "
                 "(read from <output>.partial.jsonl, which a folder run appends each result to)");
   cmd->add_option("--model-dir", args->model_dir,
-                  "Model folder (stage0/, stage1/); default: $CEPHTRACE_MODEL_DIR, ./models, or "
-                  "the shipped models");
+                  "Model folder (stage0/, stage1/, stage2/); default: " + default_model_dir_help());
   cmd->add_flag("--no-verify", args->no_verify,
                 "Do not check the model files against the model folder's MANIFEST.sha256");
   cmd->add_flag("--strict", args->strict, "Fail instead of running degraded when a Stage 0 model is missing");
