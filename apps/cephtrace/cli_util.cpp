@@ -130,15 +130,60 @@ ImageListing list_images(const fs::path& dir) {
   return listing;
 }
 
-fs::path default_model_dir() {
-  if (const char* env = std::getenv("CEPHTRACE_MODEL_DIR")) return env;
+namespace {
+
+// The folder of the running program (empty when unknown).
+fs::path program_dir() {
   std::error_code ec;
-  if (fs::is_directory("models/stage1", ec)) return "models";
-#ifdef CEPHTRACE_SOURCE_MODEL_DIR
-  return CEPHTRACE_SOURCE_MODEL_DIR;
-#else
-  return "models";
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::path() : exe.parent_path();
+}
+
+// The first of ./<name>, the installed data folder and the source tree's that holds `marker`.
+fs::path default_data_dir(const std::string& name, const std::string& marker,
+                          [[maybe_unused]] const char* source_dir) {
+  std::error_code ec;
+  if (fs::exists(fs::path(name) / marker, ec)) return name;
+  const fs::path program = program_dir();
+  if (!program.empty()) {
+#ifdef CEPHTRACE_DATA_DIR_FROM_PROGRAM
+    const fs::path installed = (program / CEPHTRACE_DATA_DIR_FROM_PROGRAM / name).lexically_normal();
+    if (fs::exists(installed / marker, ec)) return installed;
 #endif
+#ifdef CEPHTRACE_BUILD_PROGRAM_DIR
+    // Only the program where it was built: an installed (or copied) one must not pick up
+    // whatever the source tree holds later.
+    if (source_dir && fs::equivalent(program, CEPHTRACE_BUILD_PROGRAM_DIR, ec) &&
+        fs::exists(fs::path(source_dir) / marker, ec))
+      return source_dir;
+#endif
+  }
+  return name;
+}
+
+}  // namespace
+
+fs::path default_model_dir() {
+  if (const char* env = std::getenv("CEPHTRACE_MODEL_DIR"); env && *env) return env;
+#ifdef CEPHTRACE_SOURCE_MODEL_DIR
+  return default_data_dir("models", "stage1", CEPHTRACE_SOURCE_MODEL_DIR);
+#else
+  return default_data_dir("models", "stage1", nullptr);
+#endif
+}
+
+fs::path default_web_dir() {
+#ifdef CEPHTRACE_SOURCE_WEB_DIR
+  return default_data_dir("web", "index.html", CEPHTRACE_SOURCE_WEB_DIR);
+#else
+  return default_data_dir("web", "index.html", nullptr);
+#endif
+}
+
+std::string default_model_dir_help() {
+  return "$CEPHTRACE_MODEL_DIR, else ./models, else the installed models "
+         "(<prefix>/share/cephtrace/models), else the source tree's (the program in its build "
+         "tree); here: " + default_model_dir().string();
 }
 
 const char* const kThreadsHelp =
@@ -147,8 +192,7 @@ const char* const kThreadsHelp =
 
 void add_model_options(CLI::App* cmd, ModelArgs& a, const std::string& group) {
   cmd->add_option("--model-dir", a.model_dir,
-                  "Model folder (stage0/, stage1/, stage2/); default: $CEPHTRACE_MODEL_DIR, "
-                  "./models, or the shipped models")
+                  "Model folder (stage0/, stage1/, stage2/); default: " + default_model_dir_help())
       ->group(group);
   cmd->add_flag("--no-verify", a.no_verify,
                 "Do not check the model files against the model folder's MANIFEST.sha256")

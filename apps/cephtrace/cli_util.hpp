@@ -40,9 +40,16 @@ struct ImageListing {
 // Throws when `dir` is not a readable folder.
 ImageListing list_images(const std::filesystem::path& dir);
 
-// The model directory to use when the user gave none: $CEPHTRACE_MODEL_DIR, ./models, or
-// the models/ folder of the source tree this program was built from.
+// The folders of the program's data when the user names none, first found of:
+//   1. ./<name> (models/ holding stage1/, web/ holding index.html): a checkout's working folder
+//   2. <program folder>/../share/cephtrace/<name>: an installed cephtrace
+//   3. <source tree>/<name>: the program in the build tree it was built in
+// else "<name>" (messages then name ./<name>). default_model_dir() checks
+// $CEPHTRACE_MODEL_DIR before all of them.
 std::filesystem::path default_model_dir();
+std::filesystem::path default_web_dir();
+// How the help texts describe the default: the order above and what it gives here.
+std::string default_model_dir_help();
 
 // The model options of the commands that run the models (predict, evaluate, the benchmark)
 // as given on the command line; predictor_options() is the one place they become

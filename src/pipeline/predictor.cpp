@@ -286,15 +286,16 @@ struct Predictor::Impl {
     result.original_width = width;
     result.original_height = height;
     result.orientation = orientation;
-    result.framing = FramingReport{.applied = true,
-                                   .scale = framing->scale,
-                                   .rotation_deg = framing->rotation_deg,
-                                   .canvas_width = framing->canvas.width,
-                                   .canvas_height = framing->canvas.height,
-                                   .residual_mm = framing->residual_mm,
-                                   .inliers = framing->inliers,
-                                   .inverted = inverted,
-                                   .coarse_mean_peak = framed.mean_peak};
+    FramingReport& report = result.framing.emplace();
+    report.applied = true;
+    report.scale = framing->scale;
+    report.rotation_deg = framing->rotation_deg;
+    report.canvas_width = framing->canvas.width;
+    report.canvas_height = framing->canvas.height;
+    report.residual_mm = framing->residual_mm;
+    report.inliers = framing->inliers;
+    report.inverted = inverted;
+    report.coarse_mean_peak = framed.mean_peak;
     add_timing(result, TimedStage::Framing, framing_ms);
     return result;
   }

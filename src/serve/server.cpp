@@ -28,6 +28,7 @@
 #include "cephtrace/model_contract.hpp"
 #include "cephtrace/overlay.hpp"
 #include "cephtrace/serve.hpp"
+#include "cephtrace/version.hpp"
 
 #include "core/onnx_model.hpp"
 #include "download/sha256.hpp"
@@ -382,7 +383,7 @@ struct ApiServer::Impl {
     const double uptime =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return {{"status", "ok"},
-            {"version", "0.1.0"},
+            {"version", CEPHTRACE_VERSION_STRING},
             {"degraded", degraded},
             {"workers", queue->workers()},
             {"queue", {{"capacity", queue->capacity()}, {"waiting", queue->queued()},
