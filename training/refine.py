@@ -28,7 +28,7 @@ from . import pack as P
 from .augment import intensity_aug
 from .blocks import Basic, cbr
 from .export import export_onnx, verify_cv2
-from .grid import GRID_EXTENT, grid_scale, resample, to_grid  # noqa: F401  (R.resample, R.to_grid)
+from .grid import resample, to_grid
 from .loop import fit
 from .runtime import load_checkpoint, model_device
 from .tables import CONSTANTS
