@@ -14,9 +14,10 @@
 #include <system_error>
 
 #include "cephtrace/model_contract.hpp"
-#include "cephtrace/model_manifest.hpp"
-#include "cephtrace/onnx_model.hpp"
+
+#include "core/onnx_model.hpp"
 #include "download/sha256.hpp"
+#include "pipeline/model_manifest.hpp"  // kModelManifest only (header-only constant)
 
 namespace fs = std::filesystem;
 
