@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 
+#include "cephtrace/limits.hpp"
 #include "cephtrace/serve.hpp"
 #include "cli_util.hpp"
 #include "commands.hpp"
@@ -114,8 +115,10 @@ CommandRunner add_serve_command(CLI::App& app) {
   cmd->add_option("--timeout-s", a->timeout_s, "Time limit per request, queueing included (504)")
       ->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--threads", a->serve.predictor.threads,
-                  "CPU threads per worker (0 = cores / workers)")
-      ->check(CLI::NonNegativeNumber);
+                  std::string(kThreadsHelp) +
+                      ". The workers share it: OpenCV runs one parallel loop at a time, and a "
+                      "worker whose loop starts meanwhile runs it on its own thread")
+      ->check(CLI::Range(0, limits().max_threads));
   cmd->add_option("--decoder", a->decoder, "Default heatmap decoder: reference or dark")
       ->check(CLI::IsMember({"reference", "dark"}));
   cmd->add_option("--refine-passes", a->serve.predictor.refine_passes,

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cephtrace/ground_truth.hpp"
+#include "cephtrace/original_image_landmarks.hpp"
 
 namespace cephtrace {
 
@@ -57,12 +58,15 @@ struct PredictedImage {
   std::string stem() const;
 };
 
-// A cephtrace predict JSON: a batch (object mapping image path → result) or one result
-// (with "landmarks": [{"name", "x", "y", ...}]). Throws GroundTruthError naming the file.
+// A cephtrace predict JSON, read by read_predict_json (original_image_landmarks.hpp): a batch
+// (object mapping image path → result) or one result, keyed by its "source" or else by
+// `origin`. Throws GroundTruthError naming the file.
 std::vector<PredictedImage> read_predictions_file(const std::filesystem::path& file);
 std::vector<PredictedImage> predictions_from_json(const nlohmann::json& j, const std::string& origin);
 // Ground truth used as predictions (inter-annotator comparison).
 PredictedImage as_prediction(const GroundTruth& gt);
+// A prediction (e.g. landmarks_from_result of a model run) under `key` (its image path).
+PredictedImage as_prediction(const OriginalImageLandmarks& landmarks, const std::string& key);
 
 // ---- Selection ------------------------------------------------------------------------------
 
@@ -170,6 +174,16 @@ struct IsbiProtocolReport {
   std::vector<std::string> import_problems;
   std::string method_name;
 };
+
+// The ISBI 2015 splits by image id (the protocol below owns them).
+enum class IsbiSplit {
+  Train,       // 001-150
+  Test1,       // 151-300
+  Test1Dedup,  // Test1 without 173 and 283, byte-for-byte copies of 144 and 038
+  Test2,       // 301-400
+  Test,        // Test1 and Test2: every image the protocol scores
+};
+IdSelection isbi_split(IsbiSplit split);
 
 // Ground truth of the protocol: senior 19 landmarks for images 151–400 at 0.1 mm/pixel plus
 // the CL-2023 extra landmarks where the image has them.

@@ -12,16 +12,27 @@ namespace cephtrace {
 namespace fs = std::filesystem;
 using detail::format_number;
 
+IdSelection isbi_split(IsbiSplit split) {
+  switch (split) {
+    case IsbiSplit::Train: return IdSelection::range(1, 150);
+    case IsbiSplit::Test1: return IdSelection::range(151, 300);
+    // Images 038 = 283 and 144 = 173 byte for byte: Test1 is also reported without them.
+    case IsbiSplit::Test1Dedup: return IdSelection::range(151, 300).exclude("173").exclude("283");
+    case IsbiSplit::Test2: return IdSelection::range(301, 400);
+    case IsbiSplit::Test: return IdSelection::range(151, 400);
+  }
+  return {};
+}
+
 namespace {
 
 constexpr int kIsbiWidth = 1935, kIsbiHeight = 2400;
 const std::vector<std::string> kClExtras{"Ba", "Co", "U1_root", "L1_root", "Prn"};
 
-// Images 038 = 283 and 144 = 173 byte for byte: Test1 is also reported without them.
-IdSelection test1() { return IdSelection::range(151, 300); }
-IdSelection test1_dedup() { return test1().exclude("173").exclude("283"); }
-IdSelection test2() { return IdSelection::range(301, 400); }
-IdSelection train() { return IdSelection::range(1, 150); }
+IdSelection test1() { return isbi_split(IsbiSplit::Test1); }
+IdSelection test1_dedup() { return isbi_split(IsbiSplit::Test1Dedup); }
+IdSelection test2() { return isbi_split(IsbiSplit::Test2); }
+IdSelection train() { return isbi_split(IsbiSplit::Train); }
 
 ImportOptions isbi_import_options() {
   ImportOptions o;
