@@ -1,6 +1,7 @@
 // Landmark accuracy evaluation: radial errors in millimetres against ground truth, per-landmark
 // and overall statistics (MRE, SD, median, p95, SDR), a bootstrap CI of the MRE, reports as
-// JSON and Markdown, and the ISBI 2015 literature protocol. Needs no model: predictions come
+// JSON and Markdown, optionally the error of each clinical measure (analysis.hpp) from predicted vs
+// true landmarks, and the ISBI 2015 literature protocol. Needs no model: predictions come
 // from any system as a cephtrace predict JSON.
 #pragma once
 
