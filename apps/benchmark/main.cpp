@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
 
     // The same loop as `cephtrace predict --image-dir`, over copies of the one image.
     const auto fail_on_error = [](const cephtrace::BatchItem& item) {
-      if (!item.ok()) throw std::runtime_error(item.image.string() + ": " + item.error);
+      if (!item.ok()) throw std::runtime_error(item.error);  // it names the file
     };
     cephtrace::run_batch(predictor, std::vector<fs::path>(warmup, image), {}, fail_on_error);
     const double load_before = load_average();

@@ -260,9 +260,10 @@ struct Predictor::Impl {
     const LeftFacingView& view = framed.view;
     const auto& framing = framed.framing;
     if (!framing) {  // the first view (as detected, not inverted) was kept
+      const double framing_ms = ms_since(start);  // before run_view, which times itself
       PredictionResult result = run_view(image, nullptr, orientation, std::move(profile_mask512));
       result.framing = FramingReport{.applied = false, .reason = framed.why};
-      add_timing(result, TimedStage::Framing, ms_since(start));
+      add_timing(result, TimedStage::Framing, framing_ms);
       return result;
     }
     const double fill = framing::border_grey(view.grey());
