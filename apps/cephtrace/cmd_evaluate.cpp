@@ -36,6 +36,7 @@ struct EvaluateArgs {
   int limit = 0, bootstrap = 2000;
   uint64_t seed = 2015;
   bool quiet = false;
+  bool measures = false;
 };
 
 // Ground truth as Stage 1 prior positions, by image stem (for --priors ground-truth).
@@ -127,6 +128,7 @@ int run_protocol(const EvaluateArgs& a) {
   o.sdr_thresholds_mm = a.thresholds;
   o.bootstrap_resamples = a.bootstrap;
   o.bootstrap_seed = a.seed;
+  o.measures = a.measures;
   if (a.protocol == "isbi2015-interobserver") {
     const auto r = run_isbi_interobserver(o);
     emit(a, to_markdown(r), to_json(r));
@@ -196,6 +198,7 @@ int run_evaluate(const EvaluateArgs& a) {
   o.pixel_spacing_mm = a.pixel_spacing;
   o.bootstrap_resamples = a.bootstrap;
   o.bootstrap_seed = a.seed;
+  o.measures = a.measures;
   auto report = evaluate(truth, preds, o);
   report.title = "Evaluation of " + (a.predictions.empty() ? a.image_dir : a.predictions) + " against " + a.gt_dir;
   if (report.overall.n == 0) {  // an empty report must not replace an earlier, real one
@@ -216,6 +219,7 @@ CommandRunner add_evaluate_command(CLI::App& app) {
       "predictions (--predictions) or by running the model (--image-dir).\n"
       "Per landmark and overall: n, MRE, SD, median, p95, SDR (error <= threshold), bootstrap 95 % CI;\n"
       "per landmark also the bias (mean signed error x, y in mm).\n"
+      "--measures: also the clinical measures of `cephtrace analyze` from predicted vs true landmarks.\n"
       "--protocol isbi2015: the literature protocol (Test1, Test1 without duplicates, Test2, 0.1 mm/px);\n"
       "--protocol isbi2015-interobserver: senior vs alternate annotations.");
   sub->add_option("--gt-dir", args->gt_dir, "folder of canonical ground truth <stem>.json")
@@ -255,6 +259,10 @@ CommandRunner add_evaluate_command(CLI::App& app) {
       ->check(CLI::IsMember({"stage0", "zero", "ground-truth"}));
   sub->add_flag("--strict", args->model.strict, "missing Stage 0 models or unusable ground truth are errors");
   add_model_options(sub, args->model, "Model runs (--image-dir, --protocol without --predictions)");
+  sub->add_flag("--measures", args->measures,
+                "also compare the clinical measures (SNA, ANB, FMA, ...; cephtrace analyze) computed from "
+                "the predicted and the true landmarks: per measure n, mean and median absolute error, and "
+                "how often the clinical reading (below / within / above the norm +-1 SD) agrees");
   sub->add_flag("--quiet", args->quiet, "do not print the table");
   add_limit_options(sub);
   return [args] { return run_evaluate(*args); };

@@ -199,6 +199,7 @@ EvaluationReport evaluate(const std::vector<GroundTruth>& ground_truth,
   std::map<std::string, std::array<double, 2>> offset_sum_by_landmark;  // signed x, y (mm)
   std::map<std::string, size_t> unpredicted_by_landmark;
   std::vector<std::vector<double>> errors_by_image;
+  std::vector<detail::AnalyzedImage> analyzed;  // with options.measures
   for (const auto& gt : ground_truth) {
     ImageOutcome out;
     out.stem = gt.stem;
@@ -218,6 +219,7 @@ EvaluationReport evaluate(const std::vector<GroundTruth>& ground_truth,
     out.scored = true;
     out.mm_per_px = scale.mm_per_px;
     out.scale_source = scale.source;
+    if (options.measures) analyzed.push_back(detail::analyze_pair(gt, pred, scale.mm_per_px));
     std::vector<double> image_errors;
     for (const auto& g : gt.landmarks) {
       if (!wanted.empty() && !wanted.count(g.name)) continue;
@@ -268,6 +270,7 @@ EvaluationReport evaluate(const std::vector<GroundTruth>& ground_truth,
   }
   report.overall = compute_error_stats(all_errors, options.sdr_thresholds_mm);
   report.mre_ci = bootstrap_mre_ci(errors_by_image, options.bootstrap_resamples, options.bootstrap_seed);
+  if (options.measures) detail::compare_measures(analyzed, report);
   return report;
 }
 
@@ -337,6 +340,12 @@ nlohmann::json to_json(const EvaluationReport& r) {
   auto& obs = j["observations"] = nlohmann::json::array();
   for (const auto& o : r.observations)
     obs.push_back({{"image", o.stem}, {"landmark", o.landmark}, {"error_px", o.error_px}, {"error_mm", o.error_mm}});
+  if (!r.measures.empty()) {
+    j["measures"] = detail::measures_json(r);
+    auto& values = j["measure_observations"] = nlohmann::json::array();
+    for (const auto& o : r.measure_observations)
+      values.push_back({{"image", o.stem}, {"measure", o.key}, {"truth", o.truth}, {"prediction", o.prediction}});
+  }
   return j;
 }
 
@@ -385,6 +394,7 @@ std::string to_markdown(const EvaluationReport& r, bool sort_by_error) {
   if (unpredicted) md << "Ground-truth landmarks without a prediction (not scored): " << unpredicted << "\n";
   if (!r.unmatched_predictions.empty())
     md << "Predictions without ground truth: " << r.unmatched_predictions.size() << "\n";
+  if (!r.measures.empty()) md << measures_markdown(r);
   return md.str();
 }
 
