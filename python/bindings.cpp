@@ -399,6 +399,10 @@ std::string landmark_repr(const LandmarkPrediction& l) {
 PYBIND11_MODULE(_cephtrace, m) {
   m.doc() = "CephTrace: cephalometric landmark detection (the C++ engine's Python module).";
   m.attr("__version__") = CEPHTRACE_VERSION;
+  // Classes and functions present themselves as cephtrace.X (in help() and signatures too),
+  // where users find them; the module gets its own name back at the end.
+  const py::object own_name = m.attr("__name__");
+  m.attr("__name__") = "cephtrace";
   register_exceptions(m);
 
   using Refinement = LandmarkPrediction::Refinement;
@@ -603,4 +607,5 @@ failed says why in its message.)doc");
 
   m.def("default_model_dir", [] { return default_model_dir(); },
         "The model folder a Predictor uses when given none.");
+  m.attr("__name__") = own_name;
 }
