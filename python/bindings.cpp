@@ -95,13 +95,10 @@ void register_exceptions(py::module_& m) {
 
 // ---- JSON between C++ and Python: one writer and one reader on each side -------------------
 
-py::object to_python(const nlohmann::ordered_json& j) {
+template <typename Json>  // nlohmann::json or ordered_json (whose key order Python keeps)
+py::object to_python(const Json& j) {
   return py::module_::import("json").attr("loads")(
-      j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
-}
-py::object to_python(const nlohmann::json& j) {
-  return py::module_::import("json").attr("loads")(
-      j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      j.dump(-1, ' ', false, Json::error_handler_t::replace));
 }
 nlohmann::json from_python(const py::handle& obj) {
   // allow_nan=False: NaN is not JSON, and the engine's readers refuse what is not.
