@@ -1,5 +1,5 @@
 // The ONNX graph header reader (model input/output shapes, op types) used before loading.
-#include "cephtrace/onnx_model.hpp"
+#include "core/onnx_model.hpp"
 #include "fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -90,7 +90,7 @@ std::vector<PredictedImage> run_model(const std::vector<fs::path>& images, const
         r = predictor.predict(images[i]);
       }
       out.push_back(to_predicted(r, images[i].string()));
-      for (const auto& [phase, ok] : r.stage0_status.items()) phase_ok[phase] += ok.get<bool>() ? 1 : 0;
+      for (const auto& [phase, ok] : r.stage0_status) phase_ok[phase] += ok ? 1 : 0;
       degraded += r.degraded ? 1 : 0;
       facing_right += r.orientation == Orientation::FacingRight ? 1 : 0;
       for (const auto& [stage, ms] : r.timings_ms)

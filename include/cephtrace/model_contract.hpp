@@ -2,11 +2,18 @@
 #pragma once
 
 #include <array>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace cephtrace {
+
+// Raised for any problem with a model file; the message names the file.
+class ModelError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 // The seven published files, then our optional Stage 2 (not part of the published layout).
 enum class ModelKey { Profile, Zone1, Zone2, Zone3, Zone4, Derive, Stage1, Refine };

@@ -13,11 +13,10 @@
 
 #include <opencv2/core.hpp>
 
-#include "cephtrace/image_io.hpp"
 #include "cephtrace/constants.hpp"
+#include "cephtrace/image_io.hpp"
+#include "cephtrace/model_contract.hpp"  // ModelError
 #include "cephtrace/result.hpp"
-#include "cephtrace/stage0.hpp"
-#include "cephtrace/stage1.hpp"
 
 namespace cephtrace {
 

@@ -1,12 +1,14 @@
 // The result of one prediction: spec §6 plus the engine's additions.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>  // to_json's return type only
 
 #include "cephtrace/landmarks.hpp"
 
@@ -15,6 +17,12 @@ namespace cephtrace {
 // Which way the face looks in the ORIGINAL image.
 enum class Orientation { FacingLeft, FacingRight };
 std::string_view orientation_name(Orientation o);  // "left" | "right"
+
+// How Stage 1 heatmaps are decoded to positions (PredictorOptions::decoder).
+enum class Decoder {
+  Reference,  // "DARK-lite": argmax clamped to [1,254], log, per-axis Newton step ±0.5
+  Dark,       // full DARK: Gaussian smoothing, peak rescale, 2×2 Hessian with cross term
+};
 
 struct LandmarkPrediction {
   int index = 0;         // canonical index
@@ -36,16 +44,32 @@ struct LandmarkPrediction {
   std::optional<Refinement> refinement;
 };
 
+// What field-of-view normalisation did: the film was resampled onto a canvas by a
+// similarity transform (scale, rotation) fitted to a coarse Stage 1 pass.
+struct FramingReport {
+  bool applied = false;
+  std::string reason;  // why it was not applied (when not)
+  // When applied:
+  double scale = 1, rotation_deg = 0;
+  int canvas_width = 0, canvas_height = 0;
+  double residual_mm = 0;        // fit residual of the coarse landmarks
+  int inliers = 0;               // coarse landmarks the fit kept
+  bool inverted = false;         // the film's look-up table was taken as inverted (bone dark)
+  double coarse_mean_peak = 0;   // mean heatmap peak of the coarse pass
+};
+
 struct PredictionResult {
   std::string source;  // file path, or "<memory>"
   int original_width = 0;
   int original_height = 0;
   bool degraded = false;
   // Why the result is degraded beyond Stage 0 (a flat or NaN model output, implausible
-  // anatomy: see plausibility.hpp); "degraded_reasons" in the JSON.
+  // anatomy: see src/pipeline/plausibility.hpp); "degraded_reasons" in the JSON.
   std::vector<std::string> degraded_reasons;
-  nlohmann::json stage0_status = nlohmann::json::object();   // {"0A": bool, ... "0E": bool}
-  nlohmann::json stage0_details = nlohmann::json::object();  // {"0A": {...}, ...}
+  std::map<std::string, bool> stage0_status;          // "0A".."0E" -> the phase succeeded
+  // "0A".."0E" -> what the phase found, as the text of a JSON object (diagnostics whose
+  // fields differ per phase; text keeps this header free of a JSON library).
+  std::map<std::string, std::string> stage0_details;
   std::vector<LandmarkPrediction> landmarks;                 // 25, canonical order
 
   // Engine additions.
@@ -61,9 +85,8 @@ struct PredictionResult {
   // Where confidence/confidence_score come from: "peak" (Stage 1's heatmap peak, as the
   // reference) or "calibrated" (stage2/confidence.json: 1 - the chance of a > 3 mm miss).
   std::string confidence_method = "peak";
-  // Field-of-view normalisation: {"applied": bool, "reason" when not, else "scale",
-  // "rotation_deg", "canvas", "residual_mm", "inliers"}; empty when it was not tried.
-  nlohmann::json framing = nlohmann::json::object();
+  // Field-of-view normalisation (PredictorOptions::framing); nullopt when it was not tried.
+  std::optional<FramingReport> framing;
   std::vector<std::pair<std::string, double>> timings_ms;  // per stage, in run order
   std::vector<std::string> models_loaded;                   // model keys that ran
 };

@@ -1,4 +1,4 @@
-#include "cephtrace/onnx_model.hpp"
+#include "core/onnx_model.hpp"
 
 #include <algorithm>
 #include <cstdint>

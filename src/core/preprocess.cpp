@@ -3,7 +3,7 @@
 // pillow_bilinear_resize re-implements Pillow's libImaging/Resample.c (ImagingResample with
 // the bilinear filter) step by step, because the Stage 1 weights were trained on
 // Pillow-resized images and OpenCV has no anti-aliased bilinear filter.
-#include "cephtrace/preprocess.hpp"
+#include "core/preprocess.hpp"
 
 #include <algorithm>
 #include <cmath>

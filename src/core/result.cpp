@@ -1,10 +1,28 @@
 #include "cephtrace/result.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace cephtrace {
 
 std::string_view orientation_name(Orientation o) {
   return o == Orientation::FacingLeft ? "left" : "right";
 }
+
+namespace {
+
+nlohmann::ordered_json to_json(const FramingReport& f) {
+  if (!f.applied) return {{"applied", false}, {"reason", f.reason}};
+  return {{"applied", true},
+          {"scale", f.scale},
+          {"rotation_deg", f.rotation_deg},
+          {"canvas", {f.canvas_width, f.canvas_height}},
+          {"residual_mm", f.residual_mm},
+          {"inliers", f.inliers},
+          {"inverted", f.inverted},
+          {"coarse_mean_peak", f.coarse_mean_peak}};
+}
+
+}  // namespace
 
 nlohmann::ordered_json to_json(const PredictionResult& r) {
   using ordered = nlohmann::ordered_json;
@@ -13,8 +31,9 @@ nlohmann::ordered_json to_json(const PredictionResult& r) {
   j["original_height"] = r.original_height;
   j["degraded"] = r.degraded;
   j["degraded_reasons"] = r.degraded_reasons;
-  j["stage0_status"] = ordered::parse(r.stage0_status.dump());
-  j["stage0_details"] = ordered::parse(r.stage0_details.dump());
+  j["stage0_status"] = r.stage0_status;
+  auto& details = j["stage0_details"] = ordered::object();
+  for (const auto& [phase, text] : r.stage0_details) details[phase] = ordered::parse(text);
   auto& lms = j["landmarks"] = ordered::array();
   for (const auto& l : r.landmarks) {
     ordered lm{{"index", l.index},
@@ -44,7 +63,7 @@ nlohmann::ordered_json to_json(const PredictionResult& r) {
   j["priors"] = r.priors;
   j["refinement"] = r.refinement;
   j["confidence_method"] = r.confidence_method;
-  if (!r.framing.empty()) j["framing"] = ordered::parse(r.framing.dump());
+  if (r.framing) j["framing"] = to_json(*r.framing);
   auto& t = j["timings_ms"] = ordered::object();
   for (const auto& [stage, ms] : r.timings_ms) t[stage] = ms;
   j["models_loaded"] = r.models_loaded;

@@ -14,7 +14,8 @@
 #include <system_error>
 
 #include "cephtrace/model_contract.hpp"
-#include "cephtrace/onnx_model.hpp"
+
+#include "core/onnx_model.hpp"
 #include "download/sha256.hpp"
 
 namespace fs = std::filesystem;

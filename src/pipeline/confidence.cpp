@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cephtrace/onnx_model.hpp"
+#include "core/onnx_model.hpp"
 
 namespace cephtrace {
 

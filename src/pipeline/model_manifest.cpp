@@ -1,4 +1,4 @@
-#include "cephtrace/model_manifest.hpp"
+#include "pipeline/model_manifest.hpp"
 
 #include <algorithm>
 #include <fstream>
@@ -6,7 +6,7 @@
 #include <sstream>
 #include <vector>
 
-#include "cephtrace/onnx_model.hpp"
+#include "core/onnx_model.hpp"
 #include "download/sha256.hpp"
 
 namespace cephtrace {

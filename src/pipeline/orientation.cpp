@@ -1,4 +1,4 @@
-#include "cephtrace/orientation.hpp"
+#include "pipeline/orientation.hpp"
 
 #include <cmath>
 
@@ -6,7 +6,8 @@
 #include <opencv2/imgproc.hpp>
 
 #include "cephtrace/constants.hpp"
-#include "cephtrace/stage0_phases.hpp"
+
+#include "stage0/stage0_phases.hpp"
 
 namespace cephtrace {
 namespace {

@@ -1,4 +1,4 @@
-#include "cephtrace/plausibility.hpp"
+#include "pipeline/plausibility.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -6,20 +6,24 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "cephtrace/constants.hpp"
 #include "cephtrace/limits.hpp"
-#include "cephtrace/model_manifest.hpp"
-#include "cephtrace/plausibility.hpp"
 #include "cephtrace/model_contract.hpp"
-#include "cephtrace/orientation.hpp"
-#include "cephtrace/preprocess.hpp"
-#include "cephtrace/stage0_phases.hpp"
-#include "cephtrace/stage2.hpp"
+
+#include "core/preprocess.hpp"
 #include "pipeline/confidence.hpp"
 #include "pipeline/framing.hpp"
+#include "pipeline/model_manifest.hpp"
+#include "pipeline/orientation.hpp"
+#include "pipeline/plausibility.hpp"
+#include "stage0/stage0.hpp"
+#include "stage0/stage0_phases.hpp"
+#include "stage1/stage1.hpp"
+#include "stage2/stage2.hpp"
 
 namespace cephtrace {
 namespace {
@@ -46,7 +50,7 @@ std::string confidence_label(double peak) {
 void mark_stage0_unavailable(PredictionResult& result, const std::string& reason) {
   for (const char* phase : {"0A", "0B", "0C", "0D", "0E"}) {
     result.stage0_status[phase] = false;
-    result.stage0_details[phase] = {{"skipped", reason}};
+    result.stage0_details[phase] = nlohmann::json{{"skipped", reason}}.dump();
   }
 }
 
@@ -274,7 +278,7 @@ struct Predictor::Impl {
     const auto& framing = framed.framing;
     if (!framing) {  // the first view (as detected, not inverted) was kept
       PredictionResult result = run_view(image, nullptr, orientation, std::move(profile_mask512));
-      result.framing = {{"applied", false}, {"reason", framed.why}};
+      result.framing = FramingReport{.applied = false, .reason = framed.why};
       add_timing(result, "framing", ms_since(start));
       return result;
     }
@@ -299,14 +303,15 @@ struct Predictor::Impl {
     result.original_width = width;
     result.original_height = height;
     result.orientation = orientation;
-    result.framing = {{"applied", true},
-                      {"scale", framing->scale},
-                      {"rotation_deg", framing->rotation_deg},
-                      {"canvas", {framing->canvas.width, framing->canvas.height}},
-                      {"residual_mm", framing->residual_mm},
-                      {"inliers", framing->inliers},
-                      {"inverted", inverted},
-                      {"coarse_mean_peak", framed.mean_peak}};
+    result.framing = FramingReport{.applied = true,
+                                   .scale = framing->scale,
+                                   .rotation_deg = framing->rotation_deg,
+                                   .canvas_width = framing->canvas.width,
+                                   .canvas_height = framing->canvas.height,
+                                   .residual_mm = framing->residual_mm,
+                                   .inliers = framing->inliers,
+                                   .inverted = inverted,
+                                   .coarse_mean_peak = framed.mean_peak};
     add_timing(result, "framing", framing_ms);
     return result;
   }
@@ -377,8 +382,9 @@ struct Predictor::Impl {
       stage0_options.render_defaulted_anchors = options.reference_exact;
       stage0_options.profile_mask512 = profile_mask512;
       Stage0Output stage0 = run_stage0(grey, stage0_models, stage0_options);
-      result.stage0_status = std::move(stage0.status);
-      result.stage0_details = std::move(stage0.details);
+      for (const auto& [phase, ok] : stage0.status.items()) result.stage0_status[phase] = ok.get<bool>();
+      for (const auto& [phase, details] : stage0.details.items())
+        result.stage0_details[phase] = details.dump();
       for (const auto& [phase, ms] : stage0.timings_ms)
         result.timings_ms.emplace_back("stage0_" + phase, ms);
       if (stage0.priors_available) attention = std::move(stage0.attention512);
@@ -387,8 +393,8 @@ struct Predictor::Impl {
     }
     result.degraded = attention.empty();
     if (!given)
-      for (const auto& [phase, ok] : result.stage0_status.items())
-        if (!ok.get<bool>()) result.degraded = true;
+      for (const auto& [phase, ok] : result.stage0_status)
+        if (!ok) result.degraded = true;
     result.timings_ms.emplace_back("stage0", ms_since(t));
 
     // Stage 1.

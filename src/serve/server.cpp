@@ -26,9 +26,10 @@
 #include "cephtrace/image_io.hpp"
 #include "cephtrace/limits.hpp"
 #include "cephtrace/model_contract.hpp"
-#include "cephtrace/onnx_model.hpp"
 #include "cephtrace/overlay.hpp"
 #include "cephtrace/serve.hpp"
+
+#include "core/onnx_model.hpp"
 #include "download/sha256.hpp"
 #include "serve/work_queue.hpp"
 

@@ -6,7 +6,7 @@
 
 #include <opencv2/imgproc.hpp>
 
-#include "cephtrace/stage0_phases.hpp"
+#include "stage0/stage0_phases.hpp"
 
 namespace cephtrace::stage0 {
 

@@ -1,5 +1,5 @@
 // Phase 0A: the soft-tissue profile mask (spec §4.1).
-#include "cephtrace/stage0_phases.hpp"
+#include "stage0/stage0_phases.hpp"
 
 namespace cephtrace::stage0 {
 

@@ -1,12 +1,12 @@
 // Stage 0 orchestration: phases 0A–0E, their status flags, details and timings (spec §4).
-#include "cephtrace/stage0.hpp"
+#include "stage0/stage0.hpp"
 
 #include <chrono>
 
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "cephtrace/stage0_phases.hpp"
+#include "stage0/stage0_phases.hpp"
 
 namespace cephtrace {
 

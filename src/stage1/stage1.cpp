@@ -1,5 +1,5 @@
 // Stage 1 input assembly and heatmap decoding (spec §5).
-#include "cephtrace/stage1.hpp"
+#include "stage1/stage1.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,5 +1,5 @@
 // Stage 2 local refinement: patch extraction, model run and decoding (stage2.hpp).
-#include "cephtrace/stage2.hpp"
+#include "stage2/stage2.hpp"
 
 #include <cmath>
 #include <stdexcept>

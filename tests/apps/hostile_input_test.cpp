@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
-#include "cephtrace/model_manifest.hpp"
+#include "pipeline/model_manifest.hpp"
 #include "test_support.hpp"
 
 namespace cephtrace {

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
-#include "cephtrace/onnx_model.hpp"
+#include "core/onnx_model.hpp"
 #include "test_support.hpp"
 
 namespace cephtrace {

@@ -1,4 +1,4 @@
-#include "cephtrace/preprocess.hpp"
+#include "core/preprocess.hpp"
 
 #include <cstdio>
 #include <cstdlib>

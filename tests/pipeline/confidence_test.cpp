@@ -7,7 +7,7 @@
 
 #include <gtest/gtest.h>
 
-#include "cephtrace/onnx_model.hpp"
+#include "core/onnx_model.hpp"
 #include "test_support.hpp"
 
 namespace cephtrace {

@@ -1,6 +1,6 @@
 // Plausibility of a finished result (issue 17): a flat or NaN model output and landmarks
 // that cannot all hold on a human skull make the result degraded, with the reason.
-#include "cephtrace/plausibility.hpp"
+#include "pipeline/plausibility.hpp"
 
 #include <cmath>
 #include <limits>

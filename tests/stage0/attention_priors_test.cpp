@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "cephtrace/stage0_phases.hpp"
+#include "stage0/stage0_phases.hpp"
 
 namespace cephtrace::stage0 {
 namespace {

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 #include <opencv2/imgproc.hpp>
 
-#include "cephtrace/stage0_phases.hpp"
+#include "stage0/stage0_phases.hpp"
 #include "stage0/synthetic_profile.hpp"
 
 namespace cephtrace::stage0 {

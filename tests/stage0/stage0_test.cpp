@@ -2,8 +2,8 @@
 #include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>
 
-#include "cephtrace/stage0.hpp"
-#include "cephtrace/stage0_phases.hpp"
+#include "stage0/stage0.hpp"
+#include "stage0/stage0_phases.hpp"
 #include "stage0/synthetic_profile.hpp"
 #include "test_support.hpp"
 

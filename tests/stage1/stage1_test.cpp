@@ -1,4 +1,4 @@
-#include "cephtrace/stage1.hpp"
+#include "stage1/stage1.hpp"
 
 #include <cmath>
 #include <cstdlib>

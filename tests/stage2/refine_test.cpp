@@ -1,11 +1,12 @@
 // Stage 2 local refinement: grid mapping, patch extraction and decoding with a fixture
 // model whose heatmap is the (pooled, z-scored) patch itself, so a bright blob is found
 // where it really is.
-#include "cephtrace/stage2.hpp"
+#include "stage2/stage2.hpp"
 
 #include <cmath>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "cephtrace/constants.hpp"

@@ -4,8 +4,9 @@
 
 #include <opencv2/core.hpp>
 
-#include "cephtrace/onnx_model.hpp"
 #include "cephtrace/result.hpp"
+
+#include "core/onnx_model.hpp"
 
 namespace cephtrace {
 

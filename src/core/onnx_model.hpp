@@ -10,15 +10,9 @@
 
 #include <opencv2/dnn.hpp>
 
-#include "cephtrace/model_contract.hpp"
+#include "cephtrace/model_contract.hpp"  // ModelError, ModelContract
 
 namespace cephtrace {
-
-// Raised for any problem with a model file; the message names the file.
-class ModelError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 // What the ONNX file itself declares (read from the protobuf, without OpenCV).
 struct OnnxFileInfo {

@@ -11,7 +11,8 @@
 
 #include "cephtrace/constants.hpp"
 #include "cephtrace/landmarks.hpp"
-#include "cephtrace/onnx_model.hpp"
+
+#include "core/onnx_model.hpp"
 
 namespace cephtrace {
 

@@ -7,14 +7,11 @@
 #include <opencv2/core.hpp>
 
 #include "cephtrace/landmarks.hpp"
-#include "cephtrace/onnx_model.hpp"
+#include "cephtrace/result.hpp"  // Decoder
+
+#include "core/onnx_model.hpp"
 
 namespace cephtrace {
-
-enum class Decoder {
-  Reference,  // "DARK-lite": argmax clamped to [1,254], log, per-axis Newton step ±0.5
-  Dark,       // full DARK: Gaussian smoothing, peak rescale, 2×2 Hessian with cross term
-};
 
 struct HeatmapPeak {
   double x = 0, y = 0;  // heatmap coordinates (sub-pixel)

@@ -9,8 +9,9 @@
 #include <opencv2/core.hpp>
 
 #include "cephtrace/landmarks.hpp"
-#include "cephtrace/onnx_model.hpp"
-#include "cephtrace/stage1.hpp"
+
+#include "core/onnx_model.hpp"
+#include "stage1/stage1.hpp"
 
 namespace cephtrace {
 

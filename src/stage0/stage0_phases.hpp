@@ -16,8 +16,9 @@
 
 #include "cephtrace/constants.hpp"
 #include "cephtrace/landmarks.hpp"
-#include "cephtrace/onnx_model.hpp"
-#include "cephtrace/stage0.hpp"
+
+#include "core/onnx_model.hpp"
+#include "stage0/stage0.hpp"
 
 namespace cephtrace::stage0 {
 
