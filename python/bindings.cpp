@@ -8,6 +8,7 @@
 //   become the exceptions of the same names (subclasses of cephtrace.Error and of ValueError
 //   or RuntimeError), a missing image file FileNotFoundError, std::invalid_argument
 //   ValueError, anything else RuntimeError.
+#include <nlohmann/json.hpp>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -27,7 +28,7 @@
 #include "cephtrace/ground_truth.hpp"
 #include "cephtrace/image_io.hpp"
 #include "cephtrace/limits.hpp"
-#include "cephtrace/onnx_model.hpp"
+#include "cephtrace/model_contract.hpp"  // ModelError
 #include "cephtrace/predictor.hpp"
 #include "cephtrace/result.hpp"
 
@@ -104,6 +105,12 @@ nlohmann::json from_python(const py::handle& obj) {
   // allow_nan=False: NaN is not JSON, and the engine's readers refuse what is not.
   const auto text = py::module_::import("json").attr("dumps")(obj, py::arg("allow_nan") = false);
   return nlohmann::json::parse(text.cast<std::string>());
+}
+
+// One field of a result's JSON (None when absent): the writer's view of it, not a second one.
+py::object json_field(const PredictionResult& r, const char* key) {
+  const auto j = to_json(r);
+  return j.contains(key) ? to_python(j[key]) : py::none();
 }
 
 // ---- Arguments --------------------------------------------------------------------------------
@@ -444,9 +451,11 @@ PYBIND11_MODULE(_cephtrace, m) {
       .def_readonly("priors", &PredictionResult::priors)
       .def_readonly("refinement", &PredictionResult::refinement, "'stage2' or 'none'")
       .def_readonly("confidence_method", &PredictionResult::confidence_method)
-      .def_property_readonly("stage0_status", [](const PredictionResult& r) { return to_python(r.stage0_status); })
-      .def_property_readonly("stage0_details", [](const PredictionResult& r) { return to_python(r.stage0_details); })
-      .def_property_readonly("framing", [](const PredictionResult& r) { return to_python(r.framing); })
+      .def_readonly("stage0_status", &PredictionResult::stage0_status, "phase ('0A'..'0E') -> succeeded")
+      .def_property_readonly("stage0_details", [](const PredictionResult& r) { return json_field(r, "stage0_details"); },
+                             "phase -> what it found (as in the JSON)")
+      .def_property_readonly("framing", [](const PredictionResult& r) { return json_field(r, "framing"); },
+                             "the field-of-view normalisation (as in the JSON), None when not tried")
       .def_property_readonly("timings_ms", [](const PredictionResult& r) {
         py::dict d;
         for (const auto& [stage, ms] : r.timings_ms) d[py::str(stage)] = ms;

@@ -54,6 +54,8 @@ def test_result_fields(jpg_result):
         assert lm.tier in ("high", "medium", "low")
     assert r.orientation in ("left", "right")
     assert set(r.stage0_status) == {"0A", "0B", "0C", "0D", "0E"}
+    assert r.stage0_details == r.to_dict()["stage0_details"]
+    assert "applied" in r.framing  # tried by default
     assert r.timings_ms["total"] > 0
     assert "stage1" in r.models_loaded
     assert r.landmark("Me").y == r.landmarks[CANONICAL_25.index("Me")].y
@@ -135,6 +137,7 @@ def test_options_reach_the_engine(grey):
     r = p.predict(grey)
     assert r.refinement == "none" and r.decoder == "dark"
     assert r.orientation == "left" and not r.orientation_detected
+    assert r.framing is None
     assert all(lm.refinement is None for lm in r.landmarks)
     assert p.model_dir == MODELS
     assert "stage1" in p.loaded_models and p.stage0_available and p.missing_models == {}
