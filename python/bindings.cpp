@@ -258,7 +258,8 @@ PredictionResult predict(Predictor& predictor, const py::object& image,
 // ---- Analyses, evaluation -----------------------------------------------------------------
 
 // A predict result (object, dict or JSON file) or ground truth, as named landmark sets.
-std::vector<std::pair<std::string, LandmarkSet>> landmark_sets(const py::object& obj) {
+using NamedLandmarkSets = decltype(load_landmark_sets(std::declval<fs::path>()));
+NamedLandmarkSets landmark_sets(const py::object& obj) {
   if (py::isinstance<PredictionResult>(obj))
     return {{"", landmarks_from_result(obj.cast<const PredictionResult&>())}};
   if (is_path(obj)) return load_landmark_sets(to_path(obj));
@@ -456,11 +457,8 @@ PYBIND11_MODULE(_cephtrace, m) {
                              "phase -> what it found (as in the JSON)")
       .def_property_readonly("framing", [](const PredictionResult& r) { return json_field(r, "framing"); },
                              "the field-of-view normalisation (as in the JSON), None when not tried")
-      .def_property_readonly("timings_ms", [](const PredictionResult& r) {
-        py::dict d;
-        for (const auto& [stage, ms] : r.timings_ms) d[py::str(stage)] = ms;
-        return d;
-      })
+      .def_property_readonly("timings_ms", [](const PredictionResult& r) { return json_field(r, "timings_ms"); },
+                             "stage -> milliseconds, in run order")
       .def_readonly("models_loaded", &PredictionResult::models_loaded)
       .def("landmark", [](const PredictionResult& r, const std::string& name) -> const LandmarkPrediction& {
         for (const auto& l : r.landmarks)
