@@ -1,31 +1,48 @@
-"""Image augmentation shared by the Stage 1 and Stage 2 training: the intensity changes every
-recipe uses, and the appearance of other devices (domain randomisation, issue 12), which
-`--stage1-augment device` adds. Images are left-facing (the face at low x)."""
+"""Image augmentation of every model's training: random similarity transforms, the intensity
+changes every recipe uses (the segmenters a milder set), and the appearance of other devices
+(domain randomisation, issue 12), which `--stage1-augment device` adds. Images are
+left-facing (the face at low x)."""
 import math
 
 import cv2
 import numpy as np
 
 
-def intensity_aug(img, rng):
-    """uint8 (H,W,C) -> float32 [0,1]: gamma, contrast/brightness, S-curves, blur, noise, JPEG."""
+def random_similarity(rng, scale, degrees, shift, strength=1.0, size=512):
+    """A random 2×3 similarity transform of a size² image about its centre: scale factor in
+    1 ± scale, rotation in ±degrees, translation in ±shift·size per axis, all times strength."""
+    sc = rng.uniform(1 - scale * strength, 1 + scale * strength)
+    ang = rng.uniform(-degrees, degrees) * strength
+    M = cv2.getRotationMatrix2D((size / 2, size / 2), ang, sc)
+    M[:, 2] += rng.uniform(-shift, shift, 2) * size * strength
+    return M
+
+
+# The segmenters' milder intensity recipe (no S-curve, no JPEG).
+SEGMENTER_INTENSITY = dict(brightness=0.1, max_blur=1.2, s_curve=False, jpeg=False)
+
+
+def intensity_aug(img, rng, brightness=0.12, max_blur=1.5, s_curve=True, jpeg=True):
+    """uint8 (H,W) or (H,W,C) -> float32 [0,1]: gamma, contrast/brightness (± brightness),
+    S-curves, blur (σ up to max_blur), noise, JPEG."""
     x = img.astype(np.float32) / 255.0
     if rng.random() < 0.8:
         x = np.clip(x, 0, 1) ** math.exp(rng.uniform(-0.5, 0.5))
     if rng.random() < 0.8:
-        c = rng.uniform(0.7, 1.3); b = rng.uniform(-0.12, 0.12)
+        c = rng.uniform(0.7, 1.3); b = rng.uniform(-brightness, brightness)
         x = (x - 0.5) * c + 0.5 + b
-    if rng.random() < 0.3:  # monotone S-curve
+    if s_curve and rng.random() < 0.3:  # monotone S-curve
         k = rng.uniform(3, 8)
         x = 1 / (1 + np.exp(-k * (np.clip(x, 0, 1) - 0.5)))
         lo, hi = 1 / (1 + math.exp(k * 0.5)), 1 / (1 + math.exp(-k * 0.5))
         x = (x - lo) / (hi - lo)
     if rng.random() < 0.3:
-        x = cv2.GaussianBlur(x, (0, 0), rng.uniform(0.4, 1.5))
+        x = cv2.GaussianBlur(x, (0, 0), rng.uniform(0.4, max_blur))
     if rng.random() < 0.3:
-        x = x + rng.normal(0, rng.uniform(0.005, 0.03), x.shape[:2])[..., None]
+        noise = rng.normal(0, rng.uniform(0.005, 0.03), x.shape[:2])
+        x = x + (noise[..., None] if x.ndim == 3 else noise)
     x = np.clip(x, 0, 1)
-    if rng.random() < 0.2:
+    if jpeg and rng.random() < 0.2:
         q = int(rng.uniform(25, 80))
         ok, enc = cv2.imencode(".jpg", (x * 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, q])
         x = cv2.imdecode(enc, cv2.IMREAD_UNCHANGED).astype(np.float32) / 255.0

@@ -1,4 +1,4 @@
-"""Shared data loading, landmark tables and label derivation for CephTrace training.
+"""Shared data loading, landmark index maps and label derivation for CephTrace training.
 
 All coordinates returned by this module are in the LEFT-facing (mirrored) frame
 of the ORIGINAL image: x' = W - 1 - x, y unchanged (the C++ engine runs all
@@ -10,23 +10,15 @@ import os
 import cv2
 import numpy as np
 
-DATA = os.environ.get("CEPH_DATA", "/work/shared/data/isbi2015")
-MM_PER_PX = 0.1
+from .tables import ANCHORS_7, CANONICAL_25, CONSTANTS, DERIVED_18, SIGMA  # noqa: F401
 
-CANONICAL_25 = ["S", "N", "Or", "Po", "ANS", "PNS", "A", "B", "Pog", "Gn", "Me", "Go",
-                "Ar", "Co", "U1_tip", "U1_root", "L1_tip", "L1_root", "UL", "LL", "Pm",
-                "Ba", "Pog_soft", "Sn", "Prn"]
-ANCHORS_7 = ["S", "N", "Me", "ANS", "Go", "Pog", "Prn"]
-DERIVED_18 = ["Or", "Po", "PNS", "A", "B", "Gn", "Ar", "Co", "U1_tip", "U1_root", "L1_tip",
-              "L1_root", "UL", "LL", "Pm", "Ba", "Pog_soft", "Sn"]
+DATA = os.environ.get("CEPH_DATA", "/work/shared/data/isbi2015")
+MM_PER_PX = CONSTANTS["kIsbiPixelSpacingMm"]
+
+# The landmark vocabularies (spec §1) come from include/cephtrace/tables.def, as the engine's.
 IDX = {n: i for i, n in enumerate(CANONICAL_25)}
 ANCH_IDX = [IDX[n] for n in ANCHORS_7]
 DER_IDX = [IDX[n] for n in DERIVED_18]
-
-SIGMA = {"Prn": 5, "S": 6, "N": 6, "Me": 7, "ANS": 7, "UL": 8, "LL": 8, "Sn": 8,
-         "Pog": 10, "Gn": 10, "Pog_soft": 10, "Go": 12, "Or": 12, "A": 12, "Pm": 12,
-         "U1_tip": 12, "L1_tip": 12, "Ar": 13, "Co": 18, "U1_root": 18, "L1_root": 18,
-         "Po": 20, "B": 20, "PNS": 22, "Ba": 22}
 SIGMA25 = np.array([SIGMA[n] for n in CANONICAL_25], np.float32)
 
 # ISBI order 1..19 -> canonical names

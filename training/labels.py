@@ -6,6 +6,7 @@ import cv2
 from scipy.ndimage import gaussian_filter1d, median_filter
 
 from . import common as C
+from .tables import FALLBACK_ZONES, ZONE_CLAHE  # noqa: F401  (spec §3 zones, shared with the engine)
 
 # vertical extent of the profile band, tuned with check_band() so that the spec's Phase 0B
 # t-windows land on the anatomy: height h = (Pog_soft_y - Sn_y) / BAND_Q,
@@ -186,10 +187,6 @@ def phase0b(mask512):
         soft["Pm"] = (int(xx[j]), int(ys[w[j]]))
     out["soft"] = soft
     return out
-
-
-FALLBACK_ZONES = [(77, 0, 512, 486), (0, 0, 384, 307), (0, 153, 512, 512), (25, 0, 512, 486), (0, 10, 230, 501)]
-ZONE_CLAHE = {"z1": (3.0, 4), "z2": (2.5, 8), "z3": (3.0, 6), "z4": (3.5, 4), "z5": (1.5, 8)}
 
 
 def _fix(z):

@@ -1,8 +1,6 @@
 """Phase 0E MLP: 7 anchors (x/W, y/H) -> 18 derived landmarks (x/W, y/H)."""
-import math
 import os
 import random
-import time
 
 import numpy as np
 import torch
@@ -10,6 +8,7 @@ import torch.nn as nn
 
 from . import common as C
 from .export import export_onnx, verify_cv2
+from .loop import fit
 from .runtime import load_checkpoint
 
 FILE = "phase0e_model.onnx"
@@ -86,30 +85,22 @@ def train(runs, out_models, minutes=3.0, smoke=False, resume=True, seed=0, bs=64
     print("[mlp] params %d" % sum(p.numel() for p in model.parameters()), flush=True)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     rng = np.random.default_rng(seed)
-    steps = 20 if smoke else None
-    t0 = time.time(); step = 0; best = 1e9
     ck_best = os.path.join(runs, "mlp_best.pt")
-    while True:
-        el = time.time() - t0
-        if (steps and step >= steps) or (not steps and el > minutes * 60):
-            break
-        frac = min(1.0, el / (minutes * 60))
-        for g in opt.param_groups:
-            g["lr"] = lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac)))
+    st = {"elapsed": 0.0, "step": 0, "best": 1e9}
+
+    def batch_loss():
         x, y, m, _, _ = make_batch(Ptr, rng, bs)
-        p = model(x)
-        loss = (((p - y) ** 2) * m).sum() / m.sum().clamp(min=1) * 1000
-        opt.zero_grad(); loss.backward(); opt.step()
-        step += 1
-        if step % 500 == 0 or (steps and step == steps):
-            v, per = evaluate(model, Pva)
-            print("[mlp] step %d loss %.4f val MRE (clean anchors) %.3f mm" % (step, float(loss), v), flush=True)
-            if v < best:
-                best = v
-                torch.save({"model": model.state_dict(), "val_mre": v, "per": per, "step": step}, ck_best)
-    v, per = evaluate(model, Pva)
-    if v < best or not os.path.exists(ck_best):
-        torch.save({"model": model.state_dict(), "val_mre": v, "per": per, "step": step}, ck_best)
+        return (((model(x) - y) ** 2) * m).sum() / m.sum().clamp(min=1) * 1000
+
+    def validate(done, loss, _lr):
+        v, per = evaluate(model, Pva)
+        print("[mlp] step %d loss %.4f val MRE (clean anchors) %.3f mm" % (st["step"], loss, v), flush=True)
+        if v < st["best"] or not os.path.exists(ck_best):
+            st["best"] = v
+            torch.save({"model": model.state_dict(), "val_mre": v, "per": per, "step": st["step"]}, ck_best)
+
+    fit(opt, st, minutes * 60, batch_loss, validate, lr, max_steps=20 if smoke else None,
+        validate_now=lambda done: done or st["step"] % 500 == 0)
     export_best(runs, out_models)
 
 

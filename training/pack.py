@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from . import common as C
+from .grid import resample
 
 PACK = os.environ.get("CEPH_PACK")
 JPEG_QUALITY = 90
@@ -27,7 +28,6 @@ _DATA = None
 
 
 def write(ids, path):
-    from .refine import resample
     arrays = {"ids": np.array(ids, np.int32)}
     for i in ids:
         g = C.load_grey_mirrored(i)

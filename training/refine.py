@@ -10,9 +10,8 @@ landmark k's estimate, z-scored per patch — output (25,25,64,64); the engine r
 of patch k.  The patch grid is exact integer pixels of the resampled image: patch pixel
 (0,0) = resampled pixel (round(cx)-64, round(cy)-64), zero outside the image (before the
 z-score).  Heatmap cell u covers patch pixels 2u, 2u+1: patch x = 2u + 0.5.
-All constants are mirrored in include/cephtrace/constants.hpp.
+The grid's constants come from include/cephtrace/tables.def, which the engine compiles in.
 """
-import math
 import os
 import random
 import time
@@ -26,38 +25,25 @@ import torch.nn.functional as F
 from . import common as C
 from . import loader as L
 from . import pack as P
-from .export import export_onnx, verify_cv2
-from .runtime import load_checkpoint, model_device
 from .augment import intensity_aug
-from .stage1 import Basic, cbr
+from .blocks import Basic, cbr
+from .export import export_onnx, verify_cv2
+from .grid import resample, to_grid
+from .loop import fit
+from .runtime import load_checkpoint, model_device
+from .tables import CONSTANTS
 
-GRID_EXTENT = 1024.0   # resampled so that sqrt(W*H) = GRID_EXTENT
-PATCH = 128
-STRIDE = 2
+PATCH = CONSTANTS["kRefinePatch"]
+STRIDE = CONSTANTS["kRefineStride"]
+ZSCORE_EPSILON = CONSTANTS["kRefineZscoreEpsilon"]
 HM = PATCH // STRIDE
 SIGMA = 2.0            # target σ in heatmap cells (0.84 mm on ISBI)
-NLM = 25
-
-
-def grid_scale(W, H):
-    return GRID_EXTENT / math.sqrt(W * H)
-
-
-def resample(grey):
-    H, W = grey.shape
-    s = grid_scale(W, H)
-    size = (max(1, int(round(W * s))), max(1, int(round(H * s))))
-    return cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
-
-
-def to_grid(xy, W, H, gw, gh):
-    """Original pixel coords -> resampled grid coords (pixel-centre convention)."""
-    return np.stack([(xy[..., 0] + 0.5) * gw / W - 0.5, (xy[..., 1] + 0.5) * gh / H - 0.5], -1)
+NLM = len(C.CANONICAL_25)
 
 
 def zscore(p):
     p = p.astype(np.float32)
-    return (p - p.mean()) / (p.std() + 1e-3)
+    return (p - p.mean()) / (p.std() + ZSCORE_EPSILON)
 
 
 def crop_integer(img, cx, cy):
@@ -297,42 +283,33 @@ def train(runs, out_models, minutes=60.0, bs=24, lr=2e-3, resume=True, smoke=Fal
     tr = load_cases([1, 2] if smoke else C.TRAIN_IDS)
     va = load_cases([141] if smoke else C.VAL_IDS)
     stream = L.batches(_PatchSamples(tr, strong), seed, st["samples"], bs, workers, device)
-    budget = minutes * 60.0
     eval_every = 0.0 if smoke else eval_every_s
-    t_mark = time.time(); tl, nb = 0.0, 0
     model.train()
-    while True:
-        frac = min(1.0, st["elapsed"] / budget)
-        cur = lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac)))
-        if st["step"] < 100:
-            cur *= (st["step"] + 1) / 100
-        for g in opt.param_groups:
-            g["lr"] = cur
+
+    def batch_loss():
         x, y, m = to_network(*next(stream))
-        loss = hm_loss(model(x), y, m)
-        opt.zero_grad(); loss.backward(); opt.step()
-        tl += float(loss); nb += 1; st["step"] += 1; st["samples"] += len(x)
-        now = time.time(); st["elapsed"] += now - t_mark; t_mark = now
-        done = st["elapsed"] >= budget or (smoke and st["step"] >= 3)
-        if done or st["elapsed"] - st["last_eval"] >= eval_every:
-            st["last_eval"] = st["elapsed"]
-            mre, mre0 = evaluate(model, va)
-            print(time.strftime("%H:%M:%S ") + "[refine] step %d loss %.4f lr %.2e elapsed %.1f/%.0f min | val MRE %.3f mm (from %.3f) best %.3f" %
-                  (st["step"], tl / max(nb, 1), cur, st["elapsed"] / 60, minutes, mre, mre0, min(mre, st["best"])), flush=True)
-            tl, nb = 0.0, 0
-            if mre < st["best"] or smoke:
-                st["best"] = mre
-                torch.save({"model": model.state_dict(), "val_mre": mre, "step": st["step"]}, ck_best)
-            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": st}, ck_last)
-            if done or st["elapsed"] - st["last_export"] >= export_every_min * 60:
-                st["last_export"] = st["elapsed"]
-                try:
-                    export_best(runs, out_models, va[0], member)
-                except Exception as e:  # never kill training because of an export problem
-                    print("[refine] export failed: %r" % (e,), flush=True)
-            t_mark = time.time()
-        if done:
-            break
+        st["samples"] += len(x)
+        return hm_loss(model(x), y, m)
+
+    def validate(done, loss, cur):
+        st["last_eval"] = st["elapsed"]
+        mre, mre0 = evaluate(model, va)
+        print(time.strftime("%H:%M:%S ") + "[refine] step %d loss %.4f lr %.2e elapsed %.1f/%.0f min | val MRE %.3f mm (from %.3f) best %.3f" %
+              (st["step"], loss, cur, st["elapsed"] / 60, minutes, mre, mre0, min(mre, st["best"])), flush=True)
+        if mre < st["best"] or smoke:
+            st["best"] = mre
+            torch.save({"model": model.state_dict(), "val_mre": mre, "step": st["step"]}, ck_best)
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": st}, ck_last)
+        if done or st["elapsed"] - st["last_export"] >= export_every_min * 60:
+            st["last_export"] = st["elapsed"]
+            try:
+                export_best(runs, out_models, va[0], member)
+            except Exception as e:  # never kill training because of an export problem
+                print("[refine] export failed: %r" % (e,), flush=True)
+
+    fit(opt, st, minutes * 60.0, batch_loss, validate, lr, warmup_steps=100,
+        max_steps=3 if smoke else None,
+        validate_now=lambda done: done or st["elapsed"] - st["last_eval"] >= eval_every)
     if smoke:
         check_device_targets(tr[0])
     return st

@@ -1,5 +1,4 @@
 """Stage 0 segmenters: profile band (0A) and the four zone contour models (0C)."""
-import math
 import os
 import random
 import time
@@ -12,25 +11,24 @@ import torch.nn.functional as F
 
 from . import common as C
 from . import labels as Lb
+from .augment import SEGMENTER_INTENSITY, intensity_aug, random_similarity
+from .blocks import cbr
 from .export import export_onnx, verify_cv2
+from .loop import fit
 from .runtime import load_checkpoint, model_device
+from .tables import ZONE_CLASSES
 
-ZONES = {
-    "z1": dict(file="z1_cranial_base_contours.onnx", classes=["cranial_base"], zi=0),
-    "z2": dict(file="z2_midface_contours.onnx", classes=["palatal_plane", "upper_incisor_axis"], zi=1),
-    "z3": dict(file="z3_mandible_contours.onnx",
-               classes=["mandibular_border", "mandibular_symphysis", "lower_incisor_axis"], zi=2),
-    "z4": dict(file="z4_posterior_contours.onnx", classes=["mandibular_border", "cranial_base"], zi=3),
+ZONES = {  # the zone models' files; their classes (output channels) come from tables.def
+    "z1": dict(file="z1_cranial_base_contours.onnx", classes=ZONE_CLASSES["z1"], zi=0),
+    "z2": dict(file="z2_midface_contours.onnx", classes=ZONE_CLASSES["z2"], zi=1),
+    "z3": dict(file="z3_mandible_contours.onnx", classes=ZONE_CLASSES["z3"], zi=2),
+    "z4": dict(file="z4_posterior_contours.onnx", classes=ZONE_CLASSES["z4"], zi=3),
 }
 PROFILE_FILE = "v4_stage0_profile.onnx"
 LINE_PX_512 = 4  # curve thickness at 512 scale
 
 
 # ------------------------------------------------------------------ network
-def cbr(i, o):
-    return nn.Sequential(nn.Conv2d(i, o, 3, 1, 1, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True))
-
-
 class TinyUNet(nn.Module):
     """in (1,1,S,S) -> avg-pool by `down` -> U-Net at S/down -> nearest upsample -> conv -> (1,C,S,S)."""
 
@@ -126,24 +124,11 @@ def load_cases(ids):
 
 
 def rand_affine(rng, strength=1.0):
-    sc = rng.uniform(1 - 0.1 * strength, 1 + 0.1 * strength)
-    ang = rng.uniform(-8, 8) * strength
-    M = cv2.getRotationMatrix2D((256, 256), ang, sc)
-    M[:, 2] += rng.uniform(-0.06, 0.06, 2) * 512 * strength
-    return M
+    return random_similarity(rng, scale=0.1, degrees=8, shift=0.06, strength=strength)
 
 
 def grey_aug(x, rng):
-    x = x.astype(np.float32) / 255.0
-    if rng.random() < 0.8:
-        x = np.clip(x, 0, 1) ** math.exp(rng.uniform(-0.5, 0.5))
-    if rng.random() < 0.8:
-        x = (x - 0.5) * rng.uniform(0.7, 1.3) + 0.5 + rng.uniform(-0.1, 0.1)
-    if rng.random() < 0.3:
-        x = cv2.GaussianBlur(x, (0, 0), rng.uniform(0.4, 1.2))
-    if rng.random() < 0.3:
-        x = x + rng.normal(0, rng.uniform(0.005, 0.03), x.shape)
-    return (np.clip(x, 0, 1) * 255).astype(np.uint8)
+    return (intensity_aug(x, rng, **SEGMENTER_INTENSITY) * 255).astype(np.uint8)
 
 
 def profile_sample(s, rng, train=True):
@@ -246,44 +231,47 @@ def train(kind, runs, out_models, minutes=6.0, bs=8, lr=2e-3, smoke=False, resum
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     ck_last = os.path.join(runs, "stage0_%s_last.pt" % kind)
     ck_best = os.path.join(runs, "stage0_%s_best.pt" % kind)
-    st = {"elapsed": 0.0, "epoch": 0, "best": -1.0, "done": False}
+    st = {"elapsed": 0.0, "epoch": 0, "step": 0, "best": -1.0, "done": False}
     if resume and not smoke and os.path.exists(ck_last):
         ck = load_checkpoint(ck_last)
         model.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"]); st.update(ck["state"])
         st["done"] = st["elapsed"] >= minutes * 60  # a larger --*-minutes extends a finished run
         print("[stage0 %s] resumed epoch %d (%.1f min)" % (kind, st["epoch"], st["elapsed"] / 60), flush=True)
     print("[stage0 %s] params %.3fM" % (kind, sum(p.numel() for p in model.parameters()) / 1e6), flush=True)
-    budget = minutes * 60
     rng = np.random.default_rng(seed + 1000 + st["epoch"])
     fn = (lambda s: profile_sample(s, rng)) if kind == "profile" else (lambda s: zone_sample(s, kind, rng))
-    tm = time.time()
-    while not st["done"]:
-        order = rng.permutation(len(tr))
-        tl = nb = 0
-        for b0 in range(0, len(order), bs):
-            frac = min(1.0, st["elapsed"] / budget)
-            for g in opt.param_groups:
-                g["lr"] = lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac)))
-            b = [fn(tr[j]) for j in order[b0:b0 + bs]]
-            x = torch.from_numpy(np.stack([v[0] for v in b])).to(device)
-            y = torch.from_numpy(np.stack([v[1] for v in b])).to(device)
-            m = torch.from_numpy(np.stack([v[2] for v in b])).to(device)
-            loss = seg_loss(model(x), y, m)
-            opt.zero_grad(); loss.backward(); opt.step()
-            tl += float(loss); nb += 1
-            now = time.time(); st["elapsed"] += now - tm; tm = now
-            if smoke or st["elapsed"] >= budget:
-                st["done"] = True
-                break
+
+    def batches():
+        """(samples, last batch of the epoch?): epochs over the cases in a fresh random order."""
+        while True:
+            order = rng.permutation(len(tr))
+            for b0 in range(0, len(order), bs):
+                yield [fn(tr[j]) for j in order[b0:b0 + bs]], b0 + bs >= len(order)
+
+    stream = batches()
+    epoch_end = False
+
+    def batch_loss():
+        nonlocal epoch_end
+        b, epoch_end = next(stream)
+        x, y, m = (torch.from_numpy(np.stack([v[k] for v in b])).to(device) for k in range(3))
+        return seg_loss(model(x), y, m)
+
+    def validate(done, loss, _lr):
+        st["done"] = done
         st["epoch"] += 1
         dv = evaluate(model, va, kind)
-        tm = time.time()
         print("[stage0 %s] ep %d loss %.4f val dice %.3f elapsed %.1f/%.0f min" %
-              (kind, st["epoch"], tl / max(nb, 1), dv, st["elapsed"] / 60, minutes), flush=True)
+              (kind, st["epoch"], loss, dv, st["elapsed"] / 60, minutes), flush=True)
         if dv > st["best"] or smoke:
             st["best"] = dv
             torch.save({"model": model.state_dict(), "dice": dv, "epoch": st["epoch"]}, ck_best)
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": st}, ck_last)
+
+    if not st["done"]:
+        # an epoch ends with a validation; the smoke run makes one step
+        fit(opt, st, minutes * 60, batch_loss, validate, lr, max_steps=1 if smoke else None,
+            validate_now=lambda done: done or epoch_end)
     export_best(kind, runs, out_models, va[0])
 
 

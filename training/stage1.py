@@ -1,6 +1,4 @@
 """Stage 1: small HRNet-like heatmap network, (1,28,512,512) -> (1,25,256,256)."""
-import io
-import math
 import os
 import random
 import time
@@ -14,29 +12,16 @@ import torch.nn.functional as F
 from . import common as C
 from . import loader as L
 from . import pack as P
-from .augment import device_appearance, intensity_aug
+from .augment import device_appearance, intensity_aug, random_similarity
+from .blocks import Basic, cbr
 from .export import export_onnx, verify_cv2
+from .loop import fit
 from .runtime import load_checkpoint, model_device
 
 TARGET_SIGMA = 5.0  # px on the 256 grid (2.5 converged too slowly on 2 shared cores)
 
 
 # ------------------------------------------------------------------ network
-def cbr(i, o, k=3, s=1):
-    return nn.Sequential(nn.Conv2d(i, o, k, s, k // 2, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True))
-
-
-class Basic(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.c1 = nn.Conv2d(c, c, 3, 1, 1, bias=False); self.b1 = nn.BatchNorm2d(c)
-        self.c2 = nn.Conv2d(c, c, 3, 1, 1, bias=False); self.b2 = nn.BatchNorm2d(c)
-
-    def forward(self, x):
-        y = F.relu(self.b1(self.c1(x)))
-        return F.relu(x + self.b2(self.c2(y)))
-
-
 class HRModule(nn.Module):
     """HRNet module: parallel branches of basic blocks + full exchange fusion. With
     multi_scale_output=False only the highest-resolution output is fused (HRNet's last
@@ -192,10 +177,7 @@ def augment_sample(s, rng, train=True, device_shift=False):
     p512 = np.where(present[:, None], pts / np.array([s.W, s.H]) * 512.0, 0.0)
     img = s.img
     if train:
-        sc = rng.uniform(0.85, 1.15); ang = rng.uniform(-10, 10)
-        tx, ty = rng.uniform(-0.08, 0.08) * 512, rng.uniform(-0.08, 0.08) * 512
-        M = cv2.getRotationMatrix2D((256, 256), ang, sc)
-        M[:, 2] += (tx, ty)
+        M = random_similarity(rng, scale=0.15, degrees=10, shift=0.08)
         bv = float(rng.uniform(0, 60))
         img = cv2.warpAffine(img, M, (512, 512), flags=cv2.INTER_LINEAR,
                              borderMode=cv2.BORDER_CONSTANT, borderValue=(bv, bv, bv))
@@ -266,11 +248,6 @@ def evaluate(model, cases, noise=0.5, zero_priors=False, seed=123):
 
 
 # ------------------------------------------------------------------ train
-def set_lr(opt, lr):
-    for g in opt.param_groups:
-        g["lr"] = lr
-
-
 EMA_DECAY = 0.998  # ~500 steps (~14 epochs): batches of 4 make single-epoch weights jumpy
 
 
@@ -330,44 +307,31 @@ def train(runs, out_models, minutes=90.0, bs=4, lr=1e-3, width=24, resume=True, 
         st["minutes"] = minutes
         print("[stage1] resumed at epoch %d, %.1f min elapsed, best %.3f mm" %
               (st["epoch"], st["elapsed"] / 60, st["best"]), flush=True)
-    budget = minutes * 60.0
     stream = L.batches(_EpochSamples(tr, seed, device_shift=augment == "device"), seed, st["samples"], bs, workers, device)
-    wall0, el0 = time.time(), st["elapsed"]
     model.train()
-    t_mark = time.time()
     t_eval = time.time()
-    max_steps = 3 if smoke else None
-    tl, nb, done = 0.0, 0, False
-    while not done:
-        frac = min(1.0, st["elapsed"] / budget)
-        if deadline is not None:
-            frac = max(frac, min(1.0, (el0 + time.time() - wall0) / max(1.0, el0 + deadline - wall0)))
-        cur = lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac)))
-        if st["step"] < 100:
-            cur *= (st["step"] + 1) / 100
-        set_lr(opt, cur)
+    epoch_end = False
+
+    def batch_loss():
         x, y, m = to_network(*next(stream))
-        loss = hm_loss(model(x), y, m)
-        opt.zero_grad(); loss.backward(); opt.step()
-        ema_update(ema, model)
-        tl += float(loss); nb += 1
-        st["step"] += 1
         st["samples"] += len(x)
-        now = time.time(); st["elapsed"] += now - t_mark; t_mark = now
-        done = (st["elapsed"] >= budget or (deadline is not None and time.time() >= deadline)
-                or (smoke and st["step"] >= max_steps))
+        return hm_loss(model(x), y, m)
+
+    def after_step():
+        nonlocal epoch_end
+        ema_update(ema, model)
         epoch_end = st["samples"] // len(tr) > st["epoch"]
         st["epoch"] = st["samples"] // len(tr)
-        if not (done or (epoch_end and time.time() - t_eval >= eval_every_s)):
-            continue
+
+    def validate(done, loss, cur):
+        nonlocal t_eval
         n_eval = st.get("evals", 0) + 1
         st["evals"] = n_eval
         mre, per = evaluate(ema, va, noise=0.5)
         mre0, _ = evaluate(ema, va, zero_priors=True) if (n_eval % 5 == 0 or done or smoke) else (float("nan"), None)
         print(time.strftime("%H:%M:%S ") + "[stage1] ep %d step %d loss %.4f lr %.2e %.0fs elapsed %.1f/%.0f min | val MRE %.3f mm (zero-prior %.3f) best %.3f" %
-              (st["epoch"], st["step"], tl / max(nb, 1), cur, time.time() - t_eval, st["elapsed"] / 60,
+              (st["epoch"], st["step"], loss, cur, time.time() - t_eval, st["elapsed"] / 60,
                minutes, mre, mre0, min(st["best"], mre)), flush=True)
-        tl, nb = 0.0, 0
         if mre < st["best"]:
             st["best"] = mre
             torch.save({"model": ema.state_dict(), "width": width, "val_mre": mre, "per": per,
@@ -375,14 +339,18 @@ def train(runs, out_models, minutes=90.0, bs=4, lr=1e-3, width=24, resume=True, 
         torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
                     "state": st, "width": width}, ck_last)
         if smoke:
-            break
+            return True
         if st["elapsed"] - st["last_export"] >= export_every_min * 60 or done:
             st["last_export"] = st["elapsed"]
             try:
                 export_best(runs, out_models, va[0])
             except Exception as e:  # never kill training because of an export problem
                 print("[stage1] export failed: %r" % (e,), flush=True)
-        t_mark = t_eval = time.time()
+        t_eval = time.time()
+
+    fit(opt, st, minutes * 60.0, batch_loss, validate, lr, warmup_steps=100,
+        max_steps=3 if smoke else None, deadline=deadline, after_step=after_step,
+        validate_now=lambda done: done or (epoch_end and time.time() - t_eval >= eval_every_s))
     if smoke:
         check_device_maps(tr[0])
         torch.save({"model": model.state_dict(), "width": width, "val_mre": 0, "per": [], "epoch": 0}, ck_best)

@@ -49,12 +49,17 @@ CommandRunner add_download_command(CLI::App& app) {
   auto opt = std::make_shared<DownloadOptions>(download_options_from_environment());
   auto* cmd = app.add_subcommand(
       "download-weights",
-      "Download the published CephTrace v4 model weights (the seven ONNX files) into a model "
-      "directory. Resumes interrupted downloads; verifies size and sha256.");
+      "Download the published CephTrace v4 model weights (the seven ONNX files, kept flat in "
+      "the hub repository) into a model directory of their own, laid out as stage0/ and "
+      "stage1/; use it with `predict --model-dir`. Never writes into a folder holding a "
+      "MANIFEST.sha256 (the shipped models/). Resumes interrupted downloads; verifies size "
+      "and sha256.");
   std::vector<std::string> names;
   for (const auto& c : model_contracts()) names.emplace_back(c.name);
 
-  cmd->add_option("--output,-o", opt->output_dir, "Model directory to fill")
+  cmd->add_option("--output,-o", opt->output_dir,
+                  "Model directory to fill (its own folder: refused when it holds a "
+                  "MANIFEST.sha256, as the shipped models/ does)")
       ->capture_default_str();
   cmd->add_option("--repo-id", opt->repo_id, "Hub repository holding the weights")
       ->capture_default_str();

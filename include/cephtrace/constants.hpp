@@ -27,18 +27,22 @@ inline constexpr int kSoftTissueExpected = 6;
 struct ZoneBox {
   int x1, y1, x2, y2;
 };
-// Zones used when the profile features are unavailable (z1..z5).
-inline constexpr std::array<ZoneBox, 5> kFallbackZones{{{77, 0, 512, 486},
-                                                        {0, 0, 384, 307},
-                                                        {0, 153, 512, 512},
-                                                        {25, 0, 512, 486},
-                                                        {0, 10, 230, 501}}};
+// Zones used when the profile features are unavailable (z1..z5; tables.def).
+inline constexpr auto kFallbackZones = std::to_array<ZoneBox>({
+#define CEPHTRACE_ZONE(zone, x1, y1, x2, y2, clip_limit, tile_grid) {x1, y1, x2, y2},
+#include "cephtrace/tables.def"
+});
+static_assert(kFallbackZones.size() == 5);
 
 struct ClaheParams {
   double clip_limit;
   int tile_grid;
 };
-inline constexpr std::array<ClaheParams, 5> kZoneClahe{{{3.0, 4}, {2.5, 8}, {3.0, 6}, {3.5, 4}, {1.5, 8}}};
+inline constexpr auto kZoneClahe = std::to_array<ClaheParams>({
+#define CEPHTRACE_ZONE(zone, x1, y1, x2, y2, clip_limit, tile_grid) {clip_limit, tile_grid},
+#include "cephtrace/tables.def"
+});
+static_assert(kZoneClahe.size() == 5);
 
 // Phase 0B zone geometry (fractions of 512 / of the profile centroid y).
 inline constexpr double kZoneCranialLeft = 0.25;    // z1 x1 = int(512·0.25) − pad
@@ -83,23 +87,20 @@ inline constexpr double kDarkMaxOffset = 1.0;
 inline constexpr double kHighConfidencePeak = 0.5;
 inline constexpr double kMediumConfidencePeak = 0.2;
 
-// Stage 2 local refinement (ours; training/refine.py mirrors these). The grey image is
-// resampled (INTER_AREA) so that sqrt(W·H) = kRefineGridExtent (0.21 mm/px on ISBI); a
-// 128² patch with its integer origin at round(estimate) − 64 is cut for each landmark,
-// z-scored, and the model's 64² heatmap (stride 2: patch x = 2u + 0.5) is decoded.
-inline constexpr double kRefineGridExtent = 1024.0;
-inline constexpr int kRefinePatch = 128;
-inline constexpr int kRefineStride = 2;
+// The scalars shared with the training (tables.def): Stage 2's grid (kRefineGridExtent,
+// kRefinePatch, kRefineStride, kRefineZscoreEpsilon) and ISBI's pixel spacing
+// (kIsbiPixelSpacingMm).
+#define CEPHTRACE_CONSTANT(type, name, value) inline constexpr type name = value;
+#include "cephtrace/tables.def"
+
+// Stage 2 local refinement (ours): a 128² patch per landmark, a 64² heatmap out.
 inline constexpr int kRefineHeatmap = kRefinePatch / kRefineStride;
-inline constexpr double kRefineZscoreEpsilon = 1e-3;  // added to the patch std
 // A refined position whose heatmap peak is below this keeps Stage 1's position.
 inline constexpr double kRefineMinPeak = 0.1;
 // One pass: with the two shipped Stage 2 models a second pass gained nothing on the held-out
 // images 141-150 (1.21 mm either way) and costs as much again.
 inline constexpr int kRefinePasses = 1;
 
-// Assumed pixel spacing of ISBI 2015 (mm per pixel).
-inline constexpr double kIsbiPixelSpacingMm = 0.1;
 // Reference evaluator's S–N calibration (Proffit, 7th ed.).
 inline constexpr double kReferenceSellaNasionMm = 71.0;
 

@@ -1,5 +1,7 @@
-// Fetching the published CephTrace v4 weights (spec §2) from a Hugging Face-style hub:
-// {endpoint}/{repo_id}/resolve/{revision}/{relative_path} -> {output_dir}/{relative_path}.
+// Fetching the published CephTrace v4 weights (spec §2) from a Hugging Face-style hub. The hub
+// repository keeps the seven files flat at its root; they land in the model layout:
+// {endpoint}/{repo_id}/resolve/{revision}/{file name} -> {output_dir}/{stage0|stage1}/{file name}
+// (as the reference's download_weights.py maps them).
 //
 // Safety: data is written to <file>.part (kept for resuming with an HTTP Range request)
 // and renamed onto the final name only once its size — and its sha256 when the server
@@ -20,6 +22,7 @@ namespace cephtrace {
 inline constexpr std::string_view kDefaultHubEndpoint = "https://huggingface.co";
 inline constexpr std::string_view kDefaultWeightsRepo = "CephTrace/cephtrace-v4";
 inline constexpr std::string_view kDefaultWeightsRevision = "main";
+inline constexpr std::string_view kDefaultWeightsDir = "models-published";
 
 // Progress of the file being downloaded (bytes count the resumed part too).
 struct DownloadProgress {
@@ -51,7 +54,8 @@ struct DownloadOptions {
   std::string endpoint{kDefaultHubEndpoint};
   std::string repo_id{kDefaultWeightsRepo};
   std::string revision{kDefaultWeightsRevision};
-  std::filesystem::path output_dir = "models";
+  // A folder of its own by default: never the shipped models/ (see download_weights).
+  std::filesystem::path output_dir{kDefaultWeightsDir};
   std::vector<std::string> keys;  // model contract names; empty = all seven
   bool force = false;             // re-download files already present (and drop any .part)
   std::string token;              // sent as "Authorization: Bearer <token>" when non-empty
@@ -76,9 +80,14 @@ struct DownloadOptions {
 // HF_TOKEN supplies the access token.
 DownloadOptions download_options_from_environment();
 
-// {endpoint}/{repo_id}/resolve/{revision}/{relative_path}; the revision is
-// percent-encoded (so "refs/pr/1" works), a trailing '/' on the endpoint is ignored.
-std::string weights_url(const DownloadOptions& options, std::string_view relative_path);
+// The name of a model file in the hub repository: the file name of its path in the model
+// layout ("stage0/v4_stage0_profile.onnx" -> "v4_stage0_profile.onnx"). The model contract
+// table is the one list of files; the hub's flat layout is derived from it.
+std::string hub_file_name(std::string_view relative_path);
+
+// {endpoint}/{repo_id}/resolve/{revision}/{hub_path}; the revision is percent-encoded (so
+// "refs/pr/1" works), a trailing '/' on the endpoint is ignored.
+std::string weights_url(const DownloadOptions& options, std::string_view hub_path);
 
 // The expected size in bytes of a model file for the "already present" rule.
 std::uint64_t expected_size_bytes(const DownloadOptions& options, std::string_view key);
@@ -86,7 +95,9 @@ std::uint64_t expected_size_bytes(const DownloadOptions& options, std::string_vi
 // Fetches the requested files one after the other. Per-file problems (404, size or
 // sha256 mismatch) are reported and the others still fetched; problems that would hit
 // every file (no network, 401/403, disk full) stop the run, the rest reported as not
-// attempted. Throws std::invalid_argument for an unknown key in options.keys.
+// attempted. Throws std::invalid_argument for an unknown key in options.keys, and when
+// options.output_dir holds a MANIFEST.sha256: such a folder's files are pinned by checksum
+// (the shipped models/ is one), and the published weights would overwrite them.
 DownloadReport download_weights(const DownloadOptions& options);
 
 }  // namespace cephtrace

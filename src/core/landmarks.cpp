@@ -1,34 +1,50 @@
 #include "cephtrace/landmarks.hpp"
 
+#include <array>
+
 namespace cephtrace {
 
-const std::array<LandmarkInfo, kNumLandmarks>& canonical_landmarks() {
-  static const std::array<LandmarkInfo, kNumLandmarks> table{{
-      {"S", 6, Tier::High},         {"N", 6, Tier::High},          {"Or", 12, Tier::Medium},
-      {"Po", 20, Tier::Low},        {"ANS", 7, Tier::High},        {"PNS", 22, Tier::Low},
-      {"A", 12, Tier::Medium},      {"B", 20, Tier::Low},          {"Pog", 10, Tier::Medium},
-      {"Gn", 10, Tier::Medium},     {"Me", 7, Tier::High},         {"Go", 12, Tier::Medium},
-      {"Ar", 13, Tier::Medium},     {"Co", 18, Tier::Low},         {"U1_tip", 12, Tier::Medium},
-      {"U1_root", 18, Tier::Low},   {"L1_tip", 12, Tier::Medium},  {"L1_root", 18, Tier::Low},
-      {"UL", 8, Tier::Medium},      {"LL", 8, Tier::Medium},       {"Pm", 12, Tier::Medium},
-      {"Ba", 22, Tier::Low},        {"Pog_soft", 10, Tier::Medium}, {"Sn", 8, Tier::Medium},
-      {"Prn", 5, Tier::High},
-  }};
-  return table;
-}
+namespace {
 
-const std::array<int, kNumAnchors>& anchor_indices() {
-  static const std::array<int, kNumAnchors> idx{lm::S,  lm::N,   lm::Me, lm::ANS,
-                                                lm::Go, lm::Pog, lm::Prn};
-  return idx;
-}
+// The three vocabularies from their one source, include/cephtrace/tables.def (the training
+// reads it too).
+constexpr auto kCanonical = std::to_array<LandmarkInfo>({
+#define CEPHTRACE_LANDMARK(id, sigma, tier) {#id, sigma, Tier::tier},
+#include "cephtrace/tables.def"
+});
+constexpr auto kAnchors = std::to_array<int>({
+#define CEPHTRACE_ANCHOR(id) lm::id,
+#include "cephtrace/tables.def"
+});
+constexpr auto kDerived = std::to_array<int>({
+#define CEPHTRACE_DERIVED(id) lm::id,
+#include "cephtrace/tables.def"
+});
+static_assert(kCanonical.size() == kNumLandmarks && kAnchors.size() == kNumAnchors &&
+              kDerived.size() == kNumDerived);
 
-const std::array<int, kNumDerived>& derived_indices() {
-  static const std::array<int, kNumDerived> idx{
-      lm::Or,      lm::Po,     lm::PNS,     lm::A,  lm::B,  lm::Gn, lm::Ar, lm::Co,       lm::U1_tip,
-      lm::U1_root, lm::L1_tip, lm::L1_root, lm::UL, lm::LL, lm::Pm, lm::Ba, lm::Pog_soft, lm::Sn};
-  return idx;
+// The named indices of landmarks.hpp agree with the table.
+#define CEPHTRACE_LANDMARK(id, sigma, tier) static_assert(kCanonical[lm::id].name == #id);
+#include "cephtrace/tables.def"
+
+// Every landmark is either an anchor or derived, exactly once.
+constexpr bool anchors_and_derived_partition_the_landmarks() {
+  std::array<int, kNumLandmarks> seen{};
+  for (int i : kAnchors) ++seen[i];
+  for (int i : kDerived) ++seen[i];
+  for (int n : seen)
+    if (n != 1) return false;
+  return true;
 }
+static_assert(anchors_and_derived_partition_the_landmarks());
+
+}  // namespace
+
+const std::array<LandmarkInfo, kNumLandmarks>& canonical_landmarks() { return kCanonical; }
+
+const std::array<int, kNumAnchors>& anchor_indices() { return kAnchors; }
+
+const std::array<int, kNumDerived>& derived_indices() { return kDerived; }
 
 std::optional<int> canonical_index(std::string_view name) {
   const auto& table = canonical_landmarks();

@@ -52,12 +52,11 @@ const ModelContract& model_contract(ModelKey key) {
 }
 
 const ZoneClasses& zone_classes(int zone_index) {
-  static const std::array<ZoneClasses, 4> table{{
-      {{"cranial_base"}},
-      {{"palatal_plane", "upper_incisor_axis"}},
-      {{"mandibular_border", "mandibular_symphysis", "lower_incisor_axis"}},
-      {{"mandibular_border", "cranial_base"}},
-  }};
+  static const auto table = std::to_array<ZoneClasses>({  // z1..z4, from tables.def
+#define CEPHTRACE_ZONE_CLASSES(zone, ...) {{__VA_ARGS__}},
+#include "cephtrace/tables.def"
+  });
+  static_assert(std::tuple_size_v<decltype(table)> == 4);
   return table.at(zone_index);
 }
 

@@ -17,6 +17,7 @@
 
 #include "core/onnx_model.hpp"
 #include "download/sha256.hpp"
+#include "pipeline/model_manifest.hpp"  // kModelManifest only (header-only constant)
 
 namespace fs = std::filesystem;
 
@@ -103,7 +104,7 @@ class Transfer {
     std::error_code ec;
     resume_from_ = fs::exists(part_, ec) ? fs::file_size(part_, ec) : 0;
     if (ec) resume_from_ = 0;
-    url_ = weights_url(opt_, contract_.relative_path);
+    url_ = weights_url(opt_, hub_file_name(contract_.relative_path));
 
     CURL* curl = curl_easy_init();
     if (!curl) throw FetchError(rel() + ": cannot initialise libcurl", true);
@@ -426,11 +427,15 @@ DownloadOptions download_options_from_environment() {
   return opt;
 }
 
-std::string weights_url(const DownloadOptions& options, std::string_view relative_path) {
+std::string hub_file_name(std::string_view relative_path) {
+  return fs::path(relative_path).filename().string();
+}
+
+std::string weights_url(const DownloadOptions& options, std::string_view hub_path) {
   std::string endpoint = options.endpoint;
   while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
   return endpoint + "/" + options.repo_id + "/resolve/" + percent_encode(options.revision) +
-         "/" + std::string(relative_path);
+         "/" + std::string(hub_path);
 }
 
 std::uint64_t expected_size_bytes(const DownloadOptions& options, std::string_view key) {
@@ -449,6 +454,15 @@ DownloadReport download_weights(const DownloadOptions& options) {
     if (std::none_of(model_contracts().begin(), model_contracts().end(),
                      [&](const ModelContract& c) { return c.name == k; }))
       throw std::invalid_argument("unknown model key '" + k + "' (expected one of: " + known + ")");
+  // A manifest pins every model file of its folder by checksum (the shipped models/ has one):
+  // the published weights would overwrite those files and fail the predictor's check.
+  std::error_code ec;
+  if (const fs::path manifest = options.output_dir / kModelManifest; fs::exists(manifest, ec))
+    throw std::invalid_argument(
+        "refusing to download into " + options.output_dir.string() + ": it holds " +
+        manifest.string() + ", so its models are pinned by checksum (such as the models "
+        "shipped in the repository) and would be overwritten; choose another --output (the "
+        "default is " + std::string(kDefaultWeightsDir) + ")");
 
   init_curl_once();
   DownloadReport report;

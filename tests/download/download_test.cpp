@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "cephtrace/download.hpp"
@@ -61,8 +62,10 @@ class DownloadTest : public ::testing::Test {
     }
   }
 
+  // As on the real hub: the files sit flat at the repository root, not in stage0/, stage1/.
   std::string path_of(std::string_view key) const {
-    return "/CephTrace/cephtrace-v4/resolve/main/" + std::string(contract(key).relative_path);
+    return "/CephTrace/cephtrace-v4/resolve/main/" +
+           fs::path(contract(key).relative_path).filename().string();
   }
   fs::path file_of(std::string_view key) const { return out_ / contract(key).relative_path; }
   fs::path part_of(std::string_view key) const { return file_of(key).string() + ".part"; }
@@ -126,8 +129,22 @@ TEST_F(DownloadTest, DownloadsAllSevenFilesIntoTheModelLayout) {
     EXPECT_EQ(read_file(out_ / c.relative_path), bodies_[std::string(c.name)]) << c.name;
     EXPECT_FALSE(fs::exists(part_of(c.name))) << c.name;
   }
-  EXPECT_TRUE(fs::exists(out_ / "stage0" / "v4_stage0_profile.onnx"));
-  EXPECT_TRUE(fs::exists(out_ / "stage1" / "v4_stage1.onnx"));
+  // The hub's flat names, mapped into the model layout (spec §2), as the reference does.
+  const std::map<std::string, std::string> flat_to_local{
+      {"v4_stage0_profile.onnx", "stage0/v4_stage0_profile.onnx"},
+      {"z1_cranial_base_contours.onnx", "stage0/z1_cranial_base_contours.onnx"},
+      {"z2_midface_contours.onnx", "stage0/z2_midface_contours.onnx"},
+      {"z3_mandible_contours.onnx", "stage0/z3_mandible_contours.onnx"},
+      {"z4_posterior_contours.onnx", "stage0/z4_posterior_contours.onnx"},
+      {"phase0e_model.onnx", "stage0/phase0e_model.onnx"},
+      {"v4_stage1.onnx", "stage1/v4_stage1.onnx"}};
+  std::set<std::string> requested;
+  for (const auto& r : server_.requests()) requested.insert(r.path);
+  ASSERT_EQ(requested.size(), flat_to_local.size());
+  for (const auto& [flat, local] : flat_to_local) {
+    EXPECT_TRUE(requested.count("/CephTrace/cephtrace-v4/resolve/main/" + flat)) << flat;
+    EXPECT_TRUE(fs::is_regular_file(out_ / local)) << local;
+  }
   EXPECT_EQ(stage1_progress, 200'000u);
   for (const auto& r : server_.requests()) EXPECT_EQ(r.authorization, "");  // no token given
 }
@@ -422,15 +439,48 @@ TEST_F(DownloadTest, AWriteFailureStopsTheRunAndLeavesNoFinalFile) {
   EXPECT_FALSE(fs::exists(file_of("stage1")));
 }
 
+// Our shipped models/ (and any folder pinned by a MANIFEST.sha256) is never written to.
+TEST_F(DownloadTest, RefusesAFolderHoldingAModelManifest) {
+  write_file(out_ / "MANIFEST.sha256", "0000  stage1/v4_stage1.onnx\n");
+  write_file(file_of("stage1"), "our own model");
+  try {
+    download_weights(options());
+    FAIL() << "expected std::invalid_argument";
+  } catch (const std::invalid_argument& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find((out_ / "MANIFEST.sha256").string()), std::string::npos) << what;
+    EXPECT_NE(what.find("--output"), std::string::npos) << what;
+  }
+  EXPECT_TRUE(server_.requests().empty());
+  EXPECT_EQ(read_file(file_of("stage1")), "our own model");
+  EXPECT_FALSE(fs::exists(part_of("stage1")));
+}
+
+TEST(DownloadOptionsTest, DefaultsToAFolderOfItsOwn) {
+  EXPECT_EQ(DownloadOptions{}.output_dir, fs::path("models-published"));
+  // The repository's shipped models/ holds a manifest: refused before any request (the
+  // endpoint is a closed local port, so even a regression could not fetch anything).
+  DownloadOptions o;
+  o.output_dir = test::source_dir() / "models";
+  o.endpoint = "http://127.0.0.1:9";
+  ASSERT_TRUE(fs::exists(o.output_dir / "MANIFEST.sha256"));
+  EXPECT_THROW(download_weights(o), std::invalid_argument);
+}
+
+TEST(DownloadOptionsTest, HubNamesAreTheFlatFileNames) {
+  EXPECT_EQ(hub_file_name("stage0/v4_stage0_profile.onnx"), "v4_stage0_profile.onnx");
+  EXPECT_EQ(hub_file_name("stage1/v4_stage1.onnx"), "v4_stage1.onnx");
+}
+
 TEST(DownloadOptionsTest, BuildsHubUrls) {
   DownloadOptions o;
-  EXPECT_EQ(weights_url(o, "stage1/v4_stage1.onnx"),
-            "https://huggingface.co/CephTrace/cephtrace-v4/resolve/main/stage1/v4_stage1.onnx");
+  EXPECT_EQ(weights_url(o, "v4_stage1.onnx"),
+            "https://huggingface.co/CephTrace/cephtrace-v4/resolve/main/v4_stage1.onnx");
   o.endpoint = "http://mirror.local/";
   o.revision = "refs/pr/1";
-  EXPECT_EQ(weights_url(o, "stage0/phase0e_model.onnx"),
+  EXPECT_EQ(weights_url(o, "phase0e_model.onnx"),
             "http://mirror.local/CephTrace/cephtrace-v4/resolve/refs%2Fpr%2F1/"
-            "stage0/phase0e_model.onnx");
+            "phase0e_model.onnx");
 }
 
 TEST(DownloadOptionsTest, ReadsTheHubEnvironment) {
