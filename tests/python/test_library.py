@@ -146,5 +146,10 @@ def test_download_weights_failures(hub, tmp_path):
     report = cephtrace.download_weights(tmp_path / "b", keys=["derive"], endpoint="http://127.0.0.1:9")
     assert not report["ok"]
     assert report["files"][0]["status"] == "failed" and report["files"][0]["message"]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown model key 'no_such_model'"):
         cephtrace.download_weights(tmp_path / "c", keys=["no_such_model"], endpoint=hub.url)
+    # Never into the shipped models (pinned by their MANIFEST.sha256), not even a request.
+    asked = len(hub.requests)
+    with pytest.raises(ValueError, match="MANIFEST.sha256"):
+        cephtrace.download_weights(MODELS, keys=["derive"], endpoint=hub.url)
+    assert len(hub.requests) == asked
