@@ -14,6 +14,7 @@
 #include <pybind11/stl.h>
 #include <pybind11/stl/filesystem.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
@@ -31,6 +32,7 @@
 #include "cephtrace/model_contract.hpp"  // ModelError
 #include "cephtrace/predictor.hpp"
 #include "cephtrace/result.hpp"
+#include "cephtrace/version.hpp"
 
 namespace py = pybind11;
 namespace fs = std::filesystem;
@@ -249,7 +251,13 @@ PredictionResult predict(Predictor& predictor, const py::object& image,
   if (is_path(image)) {
     const fs::path path = to_path(image);
     py::gil_scoped_release no_gil;
-    return run(load_file(path));
+    const auto start = std::chrono::steady_clock::now();
+    LoadedImage loaded = load_file(path);
+    const std::chrono::duration<double, std::milli> load_ms = std::chrono::steady_clock::now() - start;
+    PredictionResult result = run(std::move(loaded));
+    // Timed like Predictor::predict(path), which cannot take pixel_spacing_mm.
+    result.timings_ms.insert(result.timings_ms.begin(), {TimedStage::LoadImage, load_ms.count()});
+    return result;
   }
   throw py::type_error("predict() takes an image file path, the bytes of an image file or a "
                        "NumPy array, not " + type_name(image));
@@ -403,7 +411,7 @@ std::string landmark_repr(const LandmarkPrediction& l) {
 
 PYBIND11_MODULE(_cephtrace, m) {
   m.doc() = "CephTrace: cephalometric landmark detection (the C++ engine's Python module).";
-  m.attr("__version__") = CEPHTRACE_VERSION;
+  m.attr("__version__") = CEPHTRACE_VERSION_STRING;
   // Classes and functions present themselves as cephtrace.X (in help() and signatures too),
   // where users find them; the module gets its own name back at the end.
   const py::object own_name = m.attr("__name__");

@@ -3,7 +3,8 @@
 #   scripts/test.sh [ctest args]   the Release build in build/
 #   scripts/test.sh --sanitize     an ASan + UBSan build in build-sanitize/ and the unit tests,
 #                                  less the ones that only repeat minutes of model inference
-#                                  (training smoke test, ISBI accuracy, viewer, fuzzing)
+#                                  (training smoke test, ISBI accuracy, viewer, fuzzing) and
+#                                  the package tests (a user's program is not instrumented)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -20,6 +21,6 @@ if [ "${1:-}" = "--sanitize" ]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$PWD/scripts/lsan.supp
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   exec ctest --test-dir build-sanitize --output-on-failure -j "${JOBS:-$(nproc)}" \
-    -E "training_smoke|AccuracyIsbi|viewer_e2e|fuzz_smoke" "$@"
+    -E "training_smoke|AccuracyIsbi|viewer_e2e|fuzz_smoke|package_" "$@"
 fi
 ctest --test-dir build --output-on-failure -j "${JOBS:-$(nproc)}" "$@"

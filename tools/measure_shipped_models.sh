@@ -39,6 +39,9 @@ echo "== derived Pm (annotated nowhere: derived from the senior LL/Pog_soft and 
   done
 } > "$out/derived_pm.md"
 
+echo "== clinical measures (Test1) from the saved predictions" >&2
+bash tools/measure_clinical_measures.sh "$build" "$tmp/stage0_priors.json"
+
 echo "== robustness" >&2
 /usr/bin/python3 tools/robustness_check.py --cephtrace "$bin" --models models --data "$data" \
   --ids 151-180 --out /tmp/cephtrace-robustness | sed -n '/^| condition/,$p' > "$out/robustness.md"

@@ -3,10 +3,11 @@
 //   cephtrace_benchmark --model-dir models --image samples/isbi2015_151.jpg --runs 5
 //
 // One Predictor is constructed (timed separately as "model load"), then `--warmup`
-// untimed and `--runs` timed predictions are made on the image. Per-stage times come from
+// untimed and `--runs` timed predictions are made on the image, through the library's batch
+// runner (cephtrace/batch.hpp) as `cephtrace predict --image-dir` makes them. Per-stage times come from
 // PredictionResult::timings_ms (the library's own stage names, in run order); the table
 // gives the median and minimum over the timed runs, plus "wall", the end-to-end time of
-// each predict(path) call as seen by this program. Peak resident memory is getrusage's
+// each image (reading it included) as the batch runner measures it. Peak resident memory is getrusage's
 // ru_maxrss. "cpu" is the process CPU time per prediction; cpu/wall shows how many cores
 // the run really got (a loaded machine gives fewer than --threads).
 #include <sys/resource.h>
@@ -28,8 +29,9 @@
 #include <opencv2/core.hpp>
 #include <opencv2/core/utility.hpp>
 
-#include "cephtrace/constants.hpp"
+#include "cephtrace/batch.hpp"
 #include "cephtrace/predictor.hpp"
+#include "../cephtrace/cli_util.hpp"  // the model options, as the cephtrace program has them
 
 namespace {
 
@@ -88,33 +90,24 @@ void add_sample(std::vector<StageSamples>& stages, const std::string& name, doub
 
 int main(int argc, char** argv) {
   CLI::App app{"CephTrace benchmark: model load time, per-stage prediction times, peak memory"};
-  std::string model_dir, image, json_out, decoder = "reference";
-  int refine_passes = cephtrace::constants::kRefinePasses;
-  int runs = 5, warmup = 1, threads = 0;
-  bool no_framing = false;
-  app.add_option("--model-dir", model_dir, "Model directory (reference layout)")->required();
+  cephtrace::cli::ModelArgs model;
+  std::string image, json_out;
+  int runs = 5, warmup = 1;
   app.add_option("--image", image, "Image to predict on")->required()->check(CLI::ExistingFile);
   app.add_option("--runs", runs, "Timed predictions")->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_option("--warmup", warmup, "Untimed predictions before the timed ones")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
-  app.add_option("--threads", threads, "CPU threads for inference (0 = one per core)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
-  app.add_option("--decoder", decoder, "Heatmap decoder")->capture_default_str()
-      ->check(CLI::IsMember({"reference", "dark"}));
-  app.add_option("--refine-passes", refine_passes, "Stage 2 refinement passes (0 = off)")
-      ->capture_default_str()->check(CLI::Range(0, 5));
-  app.add_flag("--no-framing", no_framing, "Do not normalise the field of view (skip the coarse pass)");
   app.add_option("--json", json_out, "Also write the results as JSON to this file");
+  app.add_flag("--strict", model.strict, "Fail when a Stage 0 model is missing");
+  cephtrace::cli::add_model_options(&app, model);
   CLI11_PARSE(app, argc, argv);
 
   try {
-    cephtrace::PredictorOptions options;
-    options.model_dir = model_dir;
-    options.threads = threads;
-    options.decoder = decoder == "dark" ? cephtrace::Decoder::Dark : cephtrace::Decoder::Reference;
-    options.refine_passes = refine_passes;
-    options.framing = !no_framing;
+    const cephtrace::PredictorOptions options = cephtrace::cli::predictor_options(model);
+    const std::string model_dir = options.model_dir.string();
+    const int threads = options.threads;
+    const std::string decoder = model.decoder;
 
     const double rss_start = peak_rss_mib();
     auto t = Clock::now();
@@ -135,7 +128,11 @@ int main(int argc, char** argv) {
     std::printf("decoder     %s\n", decoder.c_str());
     std::printf("model load  %.1f ms\n", load_ms);
 
-    for (int i = 0; i < warmup; ++i) predictor.predict(fs::path(image));
+    // The same loop as `cephtrace predict --image-dir`, over copies of the one image.
+    const auto fail_on_error = [](const cephtrace::BatchItem& item) {
+      if (!item.ok()) throw std::runtime_error(item.error);  // it names the file
+    };
+    cephtrace::run_batch(predictor, std::vector<fs::path>(warmup, image), {}, fail_on_error);
     const double load_before = load_average();
 
     std::vector<StageSamples> stages;
@@ -143,26 +140,27 @@ int main(int argc, char** argv) {
     bool degraded = false;
     std::string orientation, failed_phases;
     nlohmann::json stage0_status;
-    for (int i = 0; i < runs; ++i) {
-      t = Clock::now();
-      const double cpu0 = cpu_ms();
-      const cephtrace::PredictionResult r = predictor.predict(fs::path(image));
-      const double wall = ms_since(t);
-      const double cpu = cpu_ms() - cpu0;
+    double cpu_before = cpu_ms();  // CPU time per run: from one callback to the next
+    cephtrace::run_batch(predictor, std::vector<fs::path>(runs, image), {}, [&](const cephtrace::BatchItem& item) {
+      fail_on_error(item);
+      const double cpu = cpu_ms() - cpu_before;
+      const cephtrace::PredictionResult& r = *item.result;
       nlohmann::json run = nlohmann::json::object();
-      for (const auto& [name, ms] : r.timings_ms) {
+      for (const auto& [stage, ms] : r.timings_ms) {
+        const std::string name(cephtrace::stage_name(stage));
         add_sample(stages, name, ms);
         run[name] = ms;
       }
-      add_sample(stages, "wall", wall);
+      add_sample(stages, "wall", item.ms);
       add_sample(stages, "cpu", cpu);
-      run["wall"] = wall;
+      run["wall"] = item.ms;
       run["cpu"] = cpu;
       per_run.push_back(std::move(run));
       degraded = degraded || r.degraded;
       orientation = std::string(cephtrace::orientation_name(r.orientation));
       stage0_status = r.stage0_status;
-    }
+      cpu_before = cpu_ms();
+    });
     const double rss_end = peak_rss_mib();
     const double load_after = load_average();
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <set>
 #include <stdexcept>
 #include <system_error>
@@ -129,15 +130,113 @@ ImageListing list_images(const fs::path& dir) {
   return listing;
 }
 
-fs::path default_model_dir() {
-  if (const char* env = std::getenv("CEPHTRACE_MODEL_DIR")) return env;
+namespace {
+
+// The folder of the running program (empty when unknown).
+fs::path program_dir() {
   std::error_code ec;
-  if (fs::is_directory("models/stage1", ec)) return "models";
-#ifdef CEPHTRACE_SOURCE_MODEL_DIR
-  return CEPHTRACE_SOURCE_MODEL_DIR;
-#else
-  return "models";
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::path() : exe.parent_path();
+}
+
+// The first of ./<name>, the installed data folder and the source tree's that holds `marker`.
+fs::path default_data_dir(const std::string& name, const std::string& marker,
+                          [[maybe_unused]] const char* source_dir) {
+  std::error_code ec;
+  if (fs::exists(fs::path(name) / marker, ec)) return name;
+  const fs::path program = program_dir();
+  if (!program.empty()) {
+#ifdef CEPHTRACE_DATA_DIR_FROM_PROGRAM
+    const fs::path installed = (program / CEPHTRACE_DATA_DIR_FROM_PROGRAM / name).lexically_normal();
+    if (fs::exists(installed / marker, ec)) return installed;
 #endif
+#ifdef CEPHTRACE_BUILD_PROGRAM_DIR
+    // Only the program where it was built: an installed (or copied) one must not pick up
+    // whatever the source tree holds later.
+    if (source_dir && fs::equivalent(program, CEPHTRACE_BUILD_PROGRAM_DIR, ec) &&
+        fs::exists(fs::path(source_dir) / marker, ec))
+      return source_dir;
+#endif
+  }
+  return name;
+}
+
+}  // namespace
+
+fs::path default_model_dir() {
+  if (const char* env = std::getenv("CEPHTRACE_MODEL_DIR"); env && *env) return env;
+#ifdef CEPHTRACE_SOURCE_MODEL_DIR
+  return default_data_dir("models", "stage1", CEPHTRACE_SOURCE_MODEL_DIR);
+#else
+  return default_data_dir("models", "stage1", nullptr);
+#endif
+}
+
+fs::path default_web_dir() {
+#ifdef CEPHTRACE_SOURCE_WEB_DIR
+  return default_data_dir("web", "index.html", CEPHTRACE_SOURCE_WEB_DIR);
+#else
+  return default_data_dir("web", "index.html", nullptr);
+#endif
+}
+
+std::string default_model_dir_help() {
+  return "$CEPHTRACE_MODEL_DIR, else ./models, else the installed models "
+         "(<prefix>/share/cephtrace/models), else the source tree's (the program in its build "
+         "tree); here: " + default_model_dir().string();
+}
+
+const char* const kThreadsHelp =
+    "CPU threads of OpenCV's thread pool, which is process-wide (one pool for the whole "
+    "program); 0 = OpenCV's default, one per core";
+
+void add_model_options(CLI::App* cmd, ModelArgs& a, const std::string& group) {
+  cmd->add_option("--model-dir", a.model_dir,
+                  "Model folder (stage0/, stage1/, stage2/); default: " + default_model_dir_help())
+      ->group(group);
+  cmd->add_flag("--no-verify", a.no_verify,
+                "Do not check the model files against the model folder's MANIFEST.sha256")
+      ->group(group);
+  cmd->add_flag("--gpu", a.gpu, "Run the models on a CUDA GPU through OpenCV DNN (fails if none)")
+      ->group(group);
+  cmd->add_option("--threads", a.threads, kThreadsHelp)
+      ->check(CLI::Range(0, limits().max_threads))->group(group);
+  cmd->add_option("--decoder", a.decoder,
+                  "Heatmap decoder: reference (DARK-lite, as published) or dark (full DARK)")
+      ->capture_default_str()->check(CLI::IsMember({"reference", "dark"}))->group(group);
+  cmd->add_option("--refine-passes", a.refine_passes,
+                  "Stage 2 local refinement passes when the model folder has stage2/refine.onnx "
+                  "(the shipped models do; the published ones do not). Further models "
+                  "stage2/refine_2.onnx, refine_3.onnx, ... join it as an ensemble: each pass "
+                  "averages their positions. 0 = off")
+      ->capture_default_str()->check(CLI::Range(0, 5))->group(group);
+  cmd->add_flag("--no-framing", a.no_framing,
+                "Do not normalise the field of view (by default a coarse Stage 1 pass finds the "
+                "head and the film is resampled so that it sits, sized and upright, as in the "
+                "training images)")
+      ->group(group);
+}
+
+PredictorOptions predictor_options(const ModelArgs& a) {
+  PredictorOptions o;
+  o.model_dir = a.model_dir.empty() ? default_model_dir() : fs::path(a.model_dir);
+  o.threads = a.threads;
+  o.strict = a.strict;
+  o.use_gpu = a.gpu;
+  o.decoder = a.decoder == "dark" ? Decoder::Dark : Decoder::Reference;
+  o.refine_passes = a.refine_passes;
+  o.verify_models = !a.no_verify;
+  o.framing = !a.no_framing;
+  return o;
+}
+
+Predictor load_predictor(const PredictorOptions& options) {
+  Predictor predictor(options);
+  for (const auto& [key, why] : predictor.missing_models())
+    std::cerr << "warning: " << key << " model unavailable: " << why << "\n";
+  if (!predictor.stage0_available())
+    std::cerr << "warning: Stage 0 unavailable — running DEGRADED (zero attention priors)\n";
+  return predictor;
 }
 
 CLI::Validator nonempty_path() {

@@ -9,6 +9,9 @@
 #include <CLI/CLI.hpp>
 #include <opencv2/core.hpp>
 
+#include "cephtrace/constants.hpp"
+#include "cephtrace/predictor.hpp"
+
 namespace cephtrace::cli {
 
 // Marks a file the command reads: write_file_atomic refuses to replace it (the same file
@@ -37,9 +40,36 @@ struct ImageListing {
 // Throws when `dir` is not a readable folder.
 ImageListing list_images(const std::filesystem::path& dir);
 
-// The model directory to use when the user gave none: $CEPHTRACE_MODEL_DIR, ./models, or
-// the models/ folder of the source tree this program was built from.
+// The folders of the program's data when the user names none, first found of:
+//   1. ./<name> (models/ holding stage1/, web/ holding index.html): a checkout's working folder
+//   2. <program folder>/../share/cephtrace/<name>: an installed cephtrace
+//   3. <source tree>/<name>: the program in the build tree it was built in
+// else "<name>" (messages then name ./<name>). default_model_dir() checks
+// $CEPHTRACE_MODEL_DIR before all of them.
 std::filesystem::path default_model_dir();
+std::filesystem::path default_web_dir();
+// How the help texts describe the default: the order above and what it gives here.
+std::string default_model_dir_help();
+
+// The model options of the commands that run the models (predict, evaluate, the benchmark)
+// as given on the command line; predictor_options() is the one place they become
+// PredictorOptions.
+struct ModelArgs {
+  std::string model_dir;  // empty: default_model_dir()
+  std::string decoder = "reference";
+  int refine_passes = constants::kRefinePasses;
+  int threads = 0;
+  bool strict = false, gpu = false, no_framing = false, no_verify = false;
+};
+// Adds --model-dir, --no-verify, --gpu, --threads, --decoder, --refine-passes and
+// --no-framing to `cmd`, in option group `group`. --strict means something more in some
+// commands, so each adds its own (into args.strict).
+void add_model_options(CLI::App* cmd, ModelArgs& args, const std::string& group = "Model");
+PredictorOptions predictor_options(const ModelArgs& args);
+// --help of every --threads option (PredictorOptions::threads says why it reads so).
+extern const char* const kThreadsHelp;
+// Loads the models, with a warning on stderr for each one that is unavailable.
+Predictor load_predictor(const PredictorOptions& options);
 
 // Option checks shared by the subcommands.
 CLI::Validator nonempty_path();      // an output path given as '' is an error, not "no output"

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "cephtrace/batch.hpp"
 #include "cephtrace/evaluate.hpp"
 #include "cephtrace/constants.hpp"
 #include "cephtrace/limits.hpp"
@@ -26,31 +27,22 @@ namespace {
 namespace fs = std::filesystem;
 
 struct EvaluateArgs {
-  std::string image_dir, gt_dir, predictions, output, markdown, model_dir, save_predictions;
-  std::string scale = "auto", ids, id_list, protocol, data_dir, aliases, decoder = "reference";
+  ModelArgs model;  // model.strict also makes unusable ground truth an error
+  std::string image_dir, gt_dir, predictions, output, markdown, save_predictions;
+  std::string scale = "auto", ids, id_list, protocol, data_dir, aliases;
   std::string priors = "stage0";
   std::vector<double> thresholds{2.0, 2.5, 3.0, 4.0};
   std::optional<double> pixel_spacing;
   int limit = 0, bootstrap = 2000;
-  int refine_passes = constants::kRefinePasses;
   uint64_t seed = 2015;
-  bool strict = false, gpu = false, quiet = false, no_framing = false, no_verify = false;
+  bool quiet = false;
+  bool measures = false;
 };
 
-PredictedImage to_predicted(const PredictionResult& r, const std::string& key) {
-  PredictedImage p{key, {}, r.pixel_spacing_mm};  // spacing from the DICOM header, if any
-  for (const auto& l : r.landmarks) p.landmarks.push_back({l.name, l.x, l.y});
-  return p;
-}
-
 // Ground truth as Stage 1 prior positions, by image stem (for --priors ground-truth).
-std::map<std::string, LandmarkPositions> priors_from_truth(const std::vector<GroundTruth>& truth) {
-  std::map<std::string, LandmarkPositions> out;
-  for (const auto& g : truth) {
-    LandmarkPositions& p = out[g.stem];
-    for (const auto& l : g.landmarks)
-      if (const auto i = canonical_index(l.name)) p[*i] = cv::Point2d(l.x, l.y);
-  }
+std::map<std::string, OriginalImageLandmarks> priors_from_truth(const std::vector<GroundTruth>& truth) {
+  std::map<std::string, OriginalImageLandmarks> out;
+  for (const auto& g : truth) out[g.stem] = landmarks_from_ground_truth(g);
   return out;
 }
 
@@ -58,19 +50,16 @@ std::map<std::string, LandmarkPositions> priors_from_truth(const std::vector<Gro
 // With --priors ground-truth, `truth` supplies each image's priors.
 std::vector<PredictedImage> run_model(const std::vector<fs::path>& images, const EvaluateArgs& a,
                                       const std::vector<GroundTruth>& truth) {
-  const auto gt_priors = priors_from_truth(truth);
-  PredictorOptions o;
+  PredictorOptions o = predictor_options(a.model);
   o.priors = a.priors == "zero" ? PriorSource::Zero : PriorSource::Stage0;
-  o.model_dir = a.model_dir.empty() ? default_model_dir() : fs::path(a.model_dir);
-  o.strict = a.strict;
-  o.use_gpu = a.gpu;
-  o.decoder = a.decoder == "dark" ? Decoder::Dark : Decoder::Reference;
-  o.refine_passes = a.refine_passes;
-  o.verify_models = !a.no_verify;
-  o.framing = !a.no_framing;
-  Predictor predictor(o);
-  for (const auto& [key, why] : predictor.missing_models())
-    std::cerr << "warning: " << key << " model unavailable: " << why << "\n";
+  Predictor predictor = load_predictor(o);
+  BatchOptions batch;
+  if (a.priors == "ground-truth")
+    batch.priors = [gt_priors = priors_from_truth(truth)](const fs::path& image) {
+      const auto it = gt_priors.find(image.stem().string());
+      if (it == gt_priors.end()) throw std::runtime_error("no ground truth for its priors");
+      return it->second;
+    };
   std::vector<PredictedImage> out;
   nlohmann::ordered_json saved = nlohmann::ordered_json::object();
   // Pipeline health over the run: how often each Stage 0 phase fully succeeds, degraded
@@ -78,29 +67,21 @@ std::vector<PredictedImage> run_model(const std::vector<fs::path>& images, const
   std::map<std::string, int> phase_ok;
   int degraded = 0, facing_right = 0;
   double total_ms = 0;
-  for (size_t i = 0; i < images.size(); ++i) {
-    std::cerr << "[" << i + 1 << "/" << images.size() << "] " << images[i].filename().string();
-    try {
-      PredictionResult r;
-      if (a.priors == "ground-truth") {
-        const auto it = gt_priors.find(images[i].stem().string());
-        if (it == gt_priors.end()) throw std::runtime_error("no ground truth for its priors");
-        r = predictor.predict_with_priors(load_image(images[i]), it->second);
-      } else {
-        r = predictor.predict(images[i]);
-      }
-      out.push_back(to_predicted(r, images[i].string()));
-      for (const auto& [phase, ok] : r.stage0_status) phase_ok[phase] += ok ? 1 : 0;
-      degraded += r.degraded ? 1 : 0;
-      facing_right += r.orientation == Orientation::FacingRight ? 1 : 0;
-      for (const auto& [stage, ms] : r.timings_ms)
-        if (stage == "total") total_ms += ms;
-      if (!a.save_predictions.empty()) saved[images[i].string()] = to_json(r);
-      std::cerr << (r.degraded ? " (degraded)\n" : "\n");
-    } catch (const std::exception& e) {
-      std::cerr << " FAILED: " << e.what() << "\n";
+  run_batch(predictor, images, batch, [&](const BatchItem& item) {
+    std::cerr << "[" << item.index + 1 << "/" << item.total << "] " << item.image.filename().string();
+    if (!item.ok()) {
+      std::cerr << " FAILED: " << item.error << "\n";
+      return;
     }
-  }
+    const PredictionResult& r = *item.result;
+    out.push_back(as_prediction(landmarks_from_result(r), item.image.string()));
+    for (const auto& [phase, ok] : r.stage0_status) phase_ok[phase] += ok ? 1 : 0;
+    degraded += r.degraded ? 1 : 0;
+    facing_right += r.orientation == Orientation::FacingRight ? 1 : 0;
+    total_ms += r.time_ms(TimedStage::Total);
+    if (!a.save_predictions.empty()) saved[item.image.string()] = to_json(r);
+    std::cerr << (r.degraded ? " (degraded)\n" : "\n");
+  });
   if (!a.save_predictions.empty()) write_file_atomic(a.save_predictions, saved.dump(1) + "\n");
   if (!out.empty() && !a.quiet) {
     const double n = static_cast<double>(out.size());
@@ -147,6 +128,7 @@ int run_protocol(const EvaluateArgs& a) {
   o.sdr_thresholds_mm = a.thresholds;
   o.bootstrap_resamples = a.bootstrap;
   o.bootstrap_seed = a.seed;
+  o.measures = a.measures;
   if (a.protocol == "isbi2015-interobserver") {
     const auto r = run_isbi_interobserver(o);
     emit(a, to_markdown(r), to_json(r));
@@ -157,14 +139,14 @@ int run_protocol(const EvaluateArgs& a) {
     preds = read_predictions_file(a.predictions);
     o.method_name = fs::path(a.predictions).filename().string();
   } else {
-    const auto test_ids = IdSelection::range(151, 400);
+    const auto test_ids = isbi_split(IsbiSplit::Test);
     std::vector<std::string> problems;
     const auto truth = a.priors == "ground-truth" ? isbi_test_ground_truth(o.data_dir, problems)
                                                   : std::vector<GroundTruth>{};
     preds = run_model(pick_images(o.data_dir / "images", [&](const std::string& s) { return test_ids.contains(s); },
                                   a.limit),
                       a, truth);
-    o.method_name = "cephtrace (" + (a.model_dir.empty() ? default_model_dir().string() : a.model_dir) + ")";
+    o.method_name = "cephtrace (" + predictor_options(a.model).model_dir.string() + ")";
   }
   const auto r = run_isbi_protocol(preds, o);
   emit(a, to_markdown(r), to_json(r));
@@ -185,7 +167,7 @@ int run_evaluate(const EvaluateArgs& a) {
   auto truth = read_ground_truth_dir(a.gt_dir, problems, aliases);
   for (const auto& entry : fs::directory_iterator(a.gt_dir)) protect_input(entry.path());
   for (const auto& p : problems) std::cerr << "cephtrace evaluate: ground truth skipped: " << p << "\n";
-  if (a.strict && !problems.empty()) throw std::runtime_error("--strict: unusable ground-truth files");
+  if (a.model.strict && !problems.empty()) throw std::runtime_error("--strict: unusable ground-truth files");
 
   // Subset: --ids / --id-list, then --limit.
   if (!a.ids.empty() || !a.id_list.empty()) {
@@ -216,6 +198,7 @@ int run_evaluate(const EvaluateArgs& a) {
   o.pixel_spacing_mm = a.pixel_spacing;
   o.bootstrap_resamples = a.bootstrap;
   o.bootstrap_seed = a.seed;
+  o.measures = a.measures;
   auto report = evaluate(truth, preds, o);
   report.title = "Evaluation of " + (a.predictions.empty() ? a.image_dir : a.predictions) + " against " + a.gt_dir;
   if (report.overall.n == 0) {  // an empty report must not replace an earlier, real one
@@ -236,6 +219,7 @@ CommandRunner add_evaluate_command(CLI::App& app) {
       "predictions (--predictions) or by running the model (--image-dir).\n"
       "Per landmark and overall: n, MRE, SD, median, p95, SDR (error <= threshold), bootstrap 95 % CI;\n"
       "per landmark also the bias (mean signed error x, y in mm).\n"
+      "--measures: also the clinical measures of `cephtrace analyze` from predicted vs true landmarks.\n"
       "--protocol isbi2015: the literature protocol (Test1, Test1 without duplicates, Test2, 0.1 mm/px);\n"
       "--protocol isbi2015-interobserver: senior vs alternate annotations.");
   sub->add_option("--gt-dir", args->gt_dir, "folder of canonical ground truth <stem>.json")
@@ -243,7 +227,6 @@ CommandRunner add_evaluate_command(CLI::App& app) {
   sub->add_option("--predictions", args->predictions, "cephtrace predict JSON (batch or single result)")
       ->check(CLI::ExistingFile);
   sub->add_option("--image-dir", args->image_dir, "run the model on these images")->check(CLI::ExistingDirectory);
-  sub->add_option("--model-dir", args->model_dir, "model folder (default: $CEPHTRACE_MODEL_DIR, ./models, ...)");
   sub->add_option("--save-predictions", args->save_predictions, "with a model run: also write its batch JSON")
       ->check(nonempty_path());
   sub->add_option("--output", args->output, "write the report as JSON (not when nothing was scored)")
@@ -270,21 +253,16 @@ CommandRunner add_evaluate_command(CLI::App& app) {
       ->check(CLI::IsMember({"isbi2015", "isbi2015-interobserver"}));
   sub->add_option("--data-dir", args->data_dir,
                   "ISBI 2015 folder for --protocol (default $CEPHTRACE_ISBI_DIR or ../shared/data/isbi2015)");
-  sub->add_option("--decoder", args->decoder, "model runs: reference | dark")
-      ->check(CLI::IsMember({"reference", "dark"}));
-  sub->add_option("--refine-passes", args->refine_passes,
-                  "model runs: Stage 2 refinement passes (when stage2/refine.onnx exists, with "
-                  "refine_2.onnx, ... as an ensemble; 0 = off)")
-      ->capture_default_str()->check(CLI::Range(0, 5));
-  sub->add_flag("--no-framing", args->no_framing,
-               "model runs: " "Do not normalise the field of view (by default a coarse Stage 1 pass finds the head and the film is resampled so that it sits, sized and upright, as in the training images)");
   sub->add_option("--priors", args->priors,
                   "model runs: stage0 (the pipeline), zero (no priors) or ground-truth (priors at the "
                   "true positions) -- an ablation of what Stage 0 is worth")
       ->check(CLI::IsMember({"stage0", "zero", "ground-truth"}));
-  sub->add_flag("--strict", args->strict, "missing Stage 0 models or unusable ground truth are errors");
-  sub->add_flag("--gpu", args->gpu, "run the model on a CUDA GPU");
-  sub->add_flag("--no-verify", args->no_verify, "model runs: do not check the models against MANIFEST.sha256");
+  sub->add_flag("--strict", args->model.strict, "missing Stage 0 models or unusable ground truth are errors");
+  add_model_options(sub, args->model, "Model runs (--image-dir, --protocol without --predictions)");
+  sub->add_flag("--measures", args->measures,
+                "also compare the clinical measures (SNA, ANB, FMA, ...; cephtrace analyze) computed from "
+                "the predicted and the true landmarks: per measure n, mean and median absolute error, and "
+                "how often the clinical reading (below / within / above the norm +-1 SD) agrees");
   sub->add_flag("--quiet", args->quiet, "do not print the table");
   add_limit_options(sub);
   return [args] { return run_evaluate(*args); };

@@ -1,5 +1,4 @@
 // `cephtrace predict`: landmarks for one image or a folder of images.
-#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -10,6 +9,7 @@
 #include <string>
 
 #include "cephtrace/analysis.hpp"
+#include "cephtrace/batch.hpp"
 #include "cephtrace/overlay.hpp"
 #include "cephtrace/constants.hpp"
 #include "cephtrace/limits.hpp"
@@ -23,12 +23,9 @@ namespace {
 namespace fs = std::filesystem;
 
 struct PredictArgs {
-  std::string image, image_dir, output, overlay, model_dir;
-  bool visualize = false, strict = false, quiet = false, gpu = false, reference_exact = false,
-       analyze = false, resume = false, no_framing = false, no_verify = false;
-  int threads = 0;
-  int refine_passes = constants::kRefinePasses;
-  std::string decoder = "reference";
+  ModelArgs model;
+  std::string image, image_dir, output, overlay;
+  bool visualize = false, quiet = false, reference_exact = false, analyze = false, resume = false;
   std::string orientation = "auto";
   std::optional<double> pixel_spacing;
 };
@@ -45,34 +42,22 @@ void print_table(const PredictionResult& r, std::ostream& os) {
                   std::string(tier_name(l.tier)).c_str());
     os << line;
   }
-  for (const auto& [stage, ms] : r.timings_ms)
-    if (stage == "total") os << "  total " << static_cast<int>(ms) << " ms\n";
+  os << "  total " << static_cast<int>(r.time_ms(TimedStage::Total)) << " ms\n";
 }
 
 PredictorOptions make_options(const PredictArgs& a) {
-  PredictorOptions o;
-  o.model_dir = a.model_dir.empty() ? default_model_dir() : fs::path(a.model_dir);
-  o.threads = a.threads;
-  o.strict = a.strict;
-  o.use_gpu = a.gpu;
-  o.decoder = a.decoder == "dark" ? Decoder::Dark : Decoder::Reference;
+  PredictorOptions o = predictor_options(a.model);
   o.reference_exact = a.reference_exact;
-  o.refine_passes = a.refine_passes;
-  o.verify_models = !a.no_verify;
-  o.framing = !a.no_framing;
   if (a.orientation == "left") o.orientation = Orientation::FacingLeft;
   if (a.orientation == "right") o.orientation = Orientation::FacingRight;
   return o;
 }
 
-// One image: load, predict, and return its result (the loaded RGB kept for overlays).
-PredictionResult predict_one(Predictor& predictor, const fs::path& file, const PredictArgs& a,
-                             cv::Mat* rgb_out) {
-  LoadedImage image = load_image(file);
-  if (a.pixel_spacing) image.pixel_spacing_mm = a.pixel_spacing;
-  PredictionResult result = predictor.predict(image);
-  if (rgb_out) *rgb_out = image.rgb;
-  return result;
+BatchOptions batch_options(const PredictArgs& a) {
+  BatchOptions o;
+  o.pixel_spacing_mm = a.pixel_spacing;
+  o.keep_pixels = a.visualize || !a.overlay.empty();  // the overlays are drawn on them
+  return o;
 }
 
 // The result as JSON, with the clinical analyses added when asked for (printed too).
@@ -96,24 +81,25 @@ int run_single(Predictor& predictor, const PredictArgs& a) {
   protect_input(a.image);
   for (const auto& out : {a.output, a.overlay})
     if (!out.empty()) refuse_protected(out);
-  cv::Mat rgb;
-  const bool want_rgb = a.visualize || !a.overlay.empty();
-  const PredictionResult result = predict_one(predictor, a.image, a, want_rgb ? &rgb : nullptr);
-  if (!a.quiet) print_table(result, std::cout);
-  const auto json = result_json(result, a);
-  if (!a.overlay.empty()) {
-    write_png_atomic(a.overlay, overlay_of(rgb, result, a));
-    if (!a.quiet) std::cout << "overlay written to " << a.overlay << "\n";
-  }
-  if (a.visualize) {
-    const fs::path out = a.output.empty() ? fs::path(fs::path(a.image).stem().string() + "_overlay.png")
-                                          : fs::path(a.output);
-    write_png_atomic(out, overlay_of(rgb, result, a));
-    if (!a.quiet) std::cout << "overlay written to " << out.string() << "\n";
-  } else if (!a.output.empty()) {
-    write_file_atomic(a.output, json.dump(2) + "\n");
-    if (!a.quiet) std::cout << "JSON written to " << a.output << "\n";
-  }
+  run_batch(predictor, {a.image}, batch_options(a), [&](const BatchItem& item) {
+    if (!item.ok()) throw std::runtime_error(item.error);
+    const PredictionResult& result = *item.result;
+    if (!a.quiet) print_table(result, std::cout);
+    const auto json = result_json(result, a);
+    if (!a.overlay.empty()) {
+      write_png_atomic(a.overlay, overlay_of(item.rgb, result, a));
+      if (!a.quiet) std::cout << "overlay written to " << a.overlay << "\n";
+    }
+    if (a.visualize) {
+      const fs::path out = a.output.empty() ? fs::path(fs::path(a.image).stem().string() + "_overlay.png")
+                                            : fs::path(a.output);
+      write_png_atomic(out, overlay_of(item.rgb, result, a));
+      if (!a.quiet) std::cout << "overlay written to " << out.string() << "\n";
+    } else if (!a.output.empty()) {
+      write_file_atomic(a.output, json.dump(2) + "\n");
+      if (!a.quiet) std::cout << "JSON written to " << a.output << "\n";
+    }
+  });
   return 0;
 }
 
@@ -150,7 +136,7 @@ nlohmann::ordered_json read_progress(const fs::path& file) {
   return done;
 }
 
-int run_batch(Predictor& predictor, const PredictArgs& a) {
+int run_folder(Predictor& predictor, const PredictArgs& a) {
   const auto listing = list_images(a.image_dir);
   const auto& files = listing.images;
   if (files.empty() && listing.skipped.empty())
@@ -180,54 +166,54 @@ int run_batch(Predictor& predictor, const PredictArgs& a) {
     progress.open(progress_file(a), std::ios::app);
     if (!progress) throw std::runtime_error(progress_file(a).string() + ": cannot open for writing");
   }
+  // Progress lines count the skipped entries first, then every image in name order.
   const size_t total = files.size() + listing.skipped.size();
-  int failures = 0;
-  size_t n = 0;
+  size_t failures = 0, n = 0;
   for (const auto& skipped : listing.skipped) {
     ++failures;
     std::cerr << "[" << ++n << "/" << total << "] SKIPPED: " << skipped << "\n";
   }
-  const auto start = std::chrono::steady_clock::now();
+  std::vector<fs::path> todo;
+  std::vector<size_t> number;  // each image's progress number
   for (const auto& file : files) {
     ++n;
     if (batch.contains(file.string())) {
       std::cerr << "[" << n << "/" << total << "] " << file.filename().string() << " done before (--resume)\n";
       continue;
     }
-    const auto t = std::chrono::steady_clock::now();
+    todo.push_back(file);
+    number.push_back(n);
+  }
+  const auto summary = run_batch(predictor, todo, batch_options(a), [&](const BatchItem& item) {
+    const std::string prefix =
+        "[" + std::to_string(number[item.index]) + "/" + std::to_string(total) + "] " + item.image.filename().string();
     try {
-      cv::Mat rgb;
-      const bool want_rgb = a.visualize || !a.overlay.empty();
-      const PredictionResult result = predict_one(predictor, file, a, want_rgb ? &rgb : nullptr);
+      if (!item.ok()) throw std::runtime_error(item.error);
+      const PredictionResult& result = *item.result;
       if (!a.quiet) print_table(result, std::cout);
-      if (a.visualize) write_png_atomic(fs::path(a.output) / names.at(file), overlay_of(rgb, result, a));
+      if (a.visualize) write_png_atomic(fs::path(a.output) / names.at(item.image), overlay_of(item.rgb, result, a));
       if (!a.overlay.empty())
-        write_png_atomic(fs::path(a.overlay) / names.at(file), overlay_of(rgb, result, a));
+        write_png_atomic(fs::path(a.overlay) / names.at(item.image), overlay_of(item.rgb, result, a));
       const auto json = result_json(result, a);
-      batch[file.string()] = json;
+      batch[item.image.string()] = json;
       if (progress.is_open()) {
-        progress << nlohmann::ordered_json{{"image", file.string()}, {"result", json}}.dump() << "\n";
+        progress << nlohmann::ordered_json{{"image", item.image.string()}, {"result", json}}.dump() << "\n";
         progress.flush();
         if (!progress) throw std::runtime_error(progress_file(a).string() + ": write failed (disk full?)");
       }
-      const double ms =
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
-      std::cerr << "[" << n << "/" << total << "] " << file.filename().string() << " ok ("
-                << static_cast<int>(ms) << " ms" << (result.degraded ? ", degraded" : "") << ")\n";
+      std::cerr << prefix << " ok (" << static_cast<int>(item.ms) << " ms"
+                << (result.degraded ? ", degraded" : "") << ")\n";
     } catch (const std::exception& e) {
       ++failures;
-      std::cerr << "[" << n << "/" << total << "] " << file.filename().string()
-                << " FAILED: " << e.what() << "\n";
+      std::cerr << prefix << " FAILED: " << e.what() << "\n";
     }
-  }
+  });
   if (json_out) {
     write_file_atomic(a.output, batch.dump(2) + "\n");
     progress.close();
     fs::remove(progress_file(a));
   }
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::cerr << total - failures << " of " << total << " images done in " << secs
+  std::cerr << total - failures << " of " << total << " images done in " << summary.seconds
             << " s" << (failures ? ", " + std::to_string(failures) + " failed or skipped" : "") << "\n";
   return failures ? 1 : 0;
 }
@@ -257,27 +243,10 @@ CommandRunner add_predict_command(CLI::App& app) {
   cmd->add_flag("--resume", args->resume,
                 "Folder runs: skip the images already finished by an earlier, interrupted run "
                 "(read from <output>.partial.jsonl, which a folder run appends each result to)");
-  cmd->add_option("--model-dir", args->model_dir,
-                  "Model folder (stage0/, stage1/); default: $CEPHTRACE_MODEL_DIR, ./models, or "
-                  "the shipped models");
-  cmd->add_flag("--no-verify", args->no_verify,
-                "Do not check the model files against the model folder's MANIFEST.sha256");
-  cmd->add_flag("--strict", args->strict, "Fail instead of running degraded when a Stage 0 model is missing");
+  cmd->add_flag("--strict", args->model.strict,
+                "Fail instead of running degraded when a Stage 0 model is missing");
   cmd->add_flag("--quiet", args->quiet, "Do not print the landmark tables");
-  cmd->add_flag("--gpu", args->gpu, "Run the models on a CUDA GPU through OpenCV DNN (fails if none)");
-  cmd->add_option("--threads", args->threads, "CPU threads for inference (0 = one per core)")
-      ->check(CLI::Range(0, limits().max_threads));
-  cmd->add_option("--decoder", args->decoder,
-                  "Heatmap decoder: reference (DARK-lite, as published) or dark (full DARK)")
-      ->check(CLI::IsMember({"reference", "dark"}));
-  cmd->add_option("--refine-passes", args->refine_passes,
-                  "Stage 2 local refinement passes when the model folder has stage2/refine.onnx "
-                  "(the shipped models do; the published ones do not). Further models "
-                  "stage2/refine_2.onnx, refine_3.onnx, ... join it as an ensemble: each pass "
-                  "averages their positions. 0 = off")
-      ->capture_default_str()->check(CLI::Range(0, 5));
-  cmd->add_flag("--no-framing", args->no_framing,
-               "Do not normalise the field of view (by default a coarse Stage 1 pass finds the head and the film is resampled so that it sits, sized and upright, as in the training images)");
+  add_model_options(cmd, args->model);
   cmd->add_option("--orientation", args->orientation,
                   "Facing direction of the face: auto (detect), left, right")
       ->check(CLI::IsMember({"auto", "left", "right"}));
@@ -296,12 +265,8 @@ CommandRunner add_predict_command(CLI::App& app) {
       std::cerr << "cephtrace predict: give --image FILE or --image-dir FOLDER (see --help)\n";
       return 2;
     }
-    Predictor predictor(make_options(*args));
-    for (const auto& [key, why] : predictor.missing_models())
-      std::cerr << "warning: " << key << " model unavailable: " << why << "\n";
-    if (!predictor.stage0_available())
-      std::cerr << "warning: Stage 0 unavailable — running DEGRADED (zero attention priors)\n";
-    return args->image_dir.empty() ? run_single(predictor, *args) : run_batch(predictor, *args);
+    Predictor predictor = load_predictor(make_options(*args));
+    return args->image_dir.empty() ? run_single(predictor, *args) : run_folder(predictor, *args);
   };
 }
 

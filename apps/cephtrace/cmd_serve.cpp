@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 
+#include "cephtrace/limits.hpp"
 #include "cephtrace/serve.hpp"
 #include "cli_util.hpp"
 #include "commands.hpp"
@@ -25,18 +26,6 @@ struct ServeArgs {
   double timeout_s = 60;
   bool quiet = false;
 };
-
-// The viewer's files: --web-dir, ./web, or the web/ folder of the source tree this program
-// was built from (like the models).
-fs::path default_web_dir() {
-  std::error_code ec;
-  if (fs::is_regular_file("web/index.html", ec)) return "web";
-#ifdef CEPHTRACE_SOURCE_WEB_DIR
-  return CEPHTRACE_SOURCE_WEB_DIR;
-#else
-  return "web";
-#endif
-}
 
 int run_serve(ServeArgs& a) {
   // SIGINT/SIGTERM are taken by one thread (below) that stops the server cleanly; block
@@ -110,8 +99,10 @@ CommandRunner add_serve_command(CLI::App& app) {
                   "Bearer token every API call must carry (or $CEPHTRACE_TOKEN, which stays out "
                   "of the process list)");
   cmd->add_option("--model-dir", a->model_dir,
-                  "Model folder; default: $CEPHTRACE_MODEL_DIR, ./models, or the shipped models");
-  cmd->add_option("--web-dir", a->web_dir, "Viewer files; default: ./web or the source tree's web/");
+                  "Model folder; default: " + default_model_dir_help());
+  cmd->add_option("--web-dir", a->web_dir,
+                  "Viewer files; default: ./web, else the installed ones (<prefix>/share/cephtrace/web), "
+                  "else the source tree's; here: " + default_web_dir().string());
   cmd->add_option("--open", a->open_image, "An image the viewer opens when it starts")
       ->check(CLI::ExistingFile);
   cmd->add_option("--max-upload-mb", a->max_upload_mb, "Largest accepted upload (413 above)")
@@ -124,8 +115,10 @@ CommandRunner add_serve_command(CLI::App& app) {
   cmd->add_option("--timeout-s", a->timeout_s, "Time limit per request, queueing included (504)")
       ->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--threads", a->serve.predictor.threads,
-                  "CPU threads per worker (0 = cores / workers)")
-      ->check(CLI::NonNegativeNumber);
+                  std::string(kThreadsHelp) +
+                      ". The workers share it: OpenCV runs one parallel loop at a time, and a "
+                      "worker whose loop starts meanwhile runs it on its own thread")
+      ->check(CLI::Range(0, limits().max_threads));
   cmd->add_option("--decoder", a->decoder, "Default heatmap decoder: reference or dark")
       ->check(CLI::IsMember({"reference", "dark"}));
   cmd->add_option("--refine-passes", a->serve.predictor.refine_passes,

@@ -3,6 +3,7 @@
 #include <iostream>
 #include <map>
 
+#include "cephtrace/version.hpp"
 #include "commands.hpp"
 
 int main(int argc, char** argv) {
@@ -11,7 +12,7 @@ int main(int argc, char** argv) {
       "Finds 25 landmarks on a lateral cephalogram, evaluates accuracy against ground truth,\n"
       "and computes clinical cephalometric analyses."};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "cephtrace 0.1.0");
+  app.set_version_flag("--version", "cephtrace " CEPHTRACE_VERSION_STRING);
 
   std::map<CLI::App*, cephtrace::cli::CommandRunner> runners;
   auto add = [&](auto&& adder) {

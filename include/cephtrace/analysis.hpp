@@ -23,32 +23,27 @@
 #include <vector>
 
 #include "cephtrace/landmarks.hpp"
+#include "cephtrace/original_image_landmarks.hpp"
 #include "cephtrace/result.hpp"
 
 namespace cephtrace {
 
-// Landmarks in image pixels (any orientation), canonical order. Missing = nullopt.
-struct LandmarkSet {
-  std::array<std::optional<cv::Point2d>, kNumLandmarks> points;
-  std::array<bool, kNumLandmarks> low_confidence{};  // "confidence": "low" in a predict result
-  std::optional<double> pixel_spacing_mm;            // mm per pixel, when known
-  std::optional<Orientation> orientation;            // a hint; the landmarks decide first
-};
-
-LandmarkSet landmarks_from_result(const PredictionResult& result);
-
-// One landmark set from (a) a predict result {"landmarks": [{"name", "x", "y",
-// "confidence"}, ...], "pixel_spacing_mm", "orientation"} or (b) a canonical ground-truth
-// object {"S": [x, y] | {"x": .., "y": ..} | null, ..., "_pixel_spacing_mm": ..}.
-// Throws std::runtime_error describing the problem.
-LandmarkSet landmarks_from_json(const nlohmann::json& j);
+// Landmarks of one image (a predict result or ground truth) in ORIGINAL-image pixels:
+// OriginalImageLandmarks, whose orientation is a hint (the landmarks decide first).
+//
+// One landmark set from (a) a predict result (read_predict_json) or (b) a canonical
+// ground-truth object {"S": [x, y] | {"x": .., "y": ..} | null, ..., "_pixel_spacing_mm": ..}
+// (ground_truth_from_json). Throws std::runtime_error naming `origin` (when not empty) and
+// the problem.
+OriginalImageLandmarks landmarks_from_json(const nlohmann::json& j, const std::string& origin = "");
 
 // Like landmarks_from_json, and also accepts a predict batch (image path -> result).
 // Names are the batch keys; a single set comes back with an empty name.
-std::vector<std::pair<std::string, LandmarkSet>> landmark_sets_from_json(const nlohmann::json& j);
+std::vector<std::pair<std::string, OriginalImageLandmarks>> landmark_sets_from_json(
+    const nlohmann::json& j, const std::string& origin = "");
 
 // Reads and parses a JSON file; errors name the file and the problem.
-std::vector<std::pair<std::string, LandmarkSet>> load_landmark_sets(
+std::vector<std::pair<std::string, OriginalImageLandmarks>> load_landmark_sets(
     const std::filesystem::path& file);
 
 struct AnalysisOptions {
@@ -88,7 +83,7 @@ struct AnalysisReport {
 };
 
 // Throws std::invalid_argument for a non-positive options.pixel_spacing_mm.
-AnalysisReport analyze(const LandmarkSet& landmarks, const AnalysisOptions& options = {});
+AnalysisReport analyze(const OriginalImageLandmarks& landmarks, const AnalysisOptions& options = {});
 
 // {"measurements": {"SNA": {"value", "unit", "norm_mean", "norm_sd", "deviation_sd",
 //   "interpretation", "norm_source", "analysis", "description"}, ...},
@@ -110,6 +105,6 @@ struct AnalysisLine {
   std::string name;
   cv::Point2d from, to;
 };
-std::vector<AnalysisLine> analysis_lines(const LandmarkSet& landmarks);
+std::vector<AnalysisLine> analysis_lines(const OriginalImageLandmarks& landmarks);
 
 }  // namespace cephtrace

@@ -1,11 +1,13 @@
 // Landmark accuracy evaluation: radial errors in millimetres against ground truth, per-landmark
 // and overall statistics (MRE, SD, median, p95, SDR), a bootstrap CI of the MRE, reports as
-// JSON and Markdown, and the ISBI 2015 literature protocol. Needs no model: predictions come
+// JSON and Markdown, optionally the error of each clinical measure (analysis.hpp) from predicted vs
+// true landmarks, and the ISBI 2015 literature protocol. Needs no model: predictions come
 // from any system as a cephtrace predict JSON.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -14,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cephtrace/ground_truth.hpp"
+#include "cephtrace/original_image_landmarks.hpp"
 
 namespace cephtrace {
 
@@ -57,12 +60,15 @@ struct PredictedImage {
   std::string stem() const;
 };
 
-// A cephtrace predict JSON: a batch (object mapping image path → result) or one result
-// (with "landmarks": [{"name", "x", "y", ...}]). Throws GroundTruthError naming the file.
+// A cephtrace predict JSON, read by read_predict_json (original_image_landmarks.hpp): a batch
+// (object mapping image path → result) or one result, keyed by its "source" or else by
+// `origin`. Throws GroundTruthError naming the file.
 std::vector<PredictedImage> read_predictions_file(const std::filesystem::path& file);
 std::vector<PredictedImage> predictions_from_json(const nlohmann::json& j, const std::string& origin);
 // Ground truth used as predictions (inter-annotator comparison).
 PredictedImage as_prediction(const GroundTruth& gt);
+// A prediction (e.g. landmarks_from_result of a model run) under `key` (its image path).
+PredictedImage as_prediction(const OriginalImageLandmarks& landmarks, const std::string& key);
 
 // ---- Selection ------------------------------------------------------------------------------
 
@@ -103,6 +109,10 @@ struct EvaluationOptions {
   std::vector<std::string> landmarks;      // score only these names; empty = every shared name
   int bootstrap_resamples = 2000;
   uint64_t bootstrap_seed = 2015;
+  // Also compare the clinical measures (analyze(), analysis.hpp) computed from the predicted
+  // and the true landmarks of every scored image, at the image's scale. Uses every canonical
+  // landmark of both sets, whatever `landmarks` selects.
+  bool measures = false;
 };
 
 struct ImageOutcome {
@@ -131,6 +141,27 @@ struct Observation {
   double error_px = 0, error_mm = 0;
 };
 
+// One clinical measure (analyze()'s key) over the scored images: the error of the value from
+// the predicted landmarks against the value from the ground truth.
+struct MeasureComparison {
+  std::string key, analysis;
+  std::string unit;                // of the value and the errors: "deg" | "mm" | "%"
+  ErrorStats abs_error;            // of |prediction − truth|: n, mean (the MAE), median, p95
+  double bias = 0;                 // mean signed error, prediction − truth
+  size_t missing_in_truth = 0;     // scored images whose ground truth cannot give the measure
+  size_t missing_in_prediction = 0;  // ... whose ground truth can but the prediction cannot
+  // The clinical reading of both values (analyze()'s interpretation: below −1 SD / within norm /
+  // above +1 SD of the norm, e.g. ANB → skeletal Class III / I / II tendency): on how many of
+  // the n images it is the same, and the table truth → prediction → images.
+  size_t same_interpretation = 0;
+  std::map<std::string, std::map<std::string, size_t>> interpretations;
+};
+
+struct MeasureObservation {
+  std::string stem, key;
+  double truth = 0, prediction = 0;
+};
+
 struct EvaluationReport {
   std::string title;
   std::vector<double> thresholds_mm;
@@ -140,6 +171,9 @@ struct EvaluationReport {
   std::vector<ImageOutcome> images;       // every ground-truth image considered
   std::vector<std::string> unmatched_predictions;  // predictions without ground truth
   std::vector<Observation> observations;
+  // With EvaluationOptions::measures: every measure analyze() can report, in its order.
+  std::vector<MeasureComparison> measures;
+  std::vector<MeasureObservation> measure_observations;
 };
 
 // Scores `predictions` against `ground_truth` (matched by stem). Images without a prediction
@@ -152,7 +186,11 @@ EvaluationReport evaluate(const std::vector<GroundTruth>& ground_truth,
 nlohmann::json to_json(const EvaluationReport& report);
 // Per-landmark table (sorted by MRE, worst first, when `sort_by_error`), the overall row with
 // its CI, and the scale used per image (summarised when all images share it).
+// Then, when the report has measures, the "Clinical measures" table (measures_markdown).
 std::string to_markdown(const EvaluationReport& report, bool sort_by_error = true);
+// The clinical-measure table alone: per measure n, MAE, median, p95, bias and how often the
+// clinical interpretation agrees.
+std::string measures_markdown(const EvaluationReport& report);
 
 // ---- ISBI 2015 protocol ---------------------------------------------------------------------
 
@@ -162,6 +200,9 @@ struct IsbiProtocolOptions {
   int bootstrap_resamples = 2000;
   uint64_t bootstrap_seed = 2015;
   std::string method_name = "this run";
+  // Compare the clinical measures too (EvaluationOptions::measures): Test1 and Test2 for the
+  // protocol, Test1 for the inter-observer comparison.
+  bool measures = false;
 };
 
 struct IsbiProtocolReport {
@@ -170,6 +211,16 @@ struct IsbiProtocolReport {
   std::vector<std::string> import_problems;
   std::string method_name;
 };
+
+// The ISBI 2015 splits by image id (the protocol below owns them).
+enum class IsbiSplit {
+  Train,       // 001-150
+  Test1,       // 151-300
+  Test1Dedup,  // Test1 without 173 and 283, byte-for-byte copies of 144 and 038
+  Test2,       // 301-400
+  Test,        // Test1 and Test2: every image the protocol scores
+};
+IdSelection isbi_split(IsbiSplit split);
 
 // Ground truth of the protocol: senior 19 landmarks for images 151–400 at 0.1 mm/pixel plus
 // the CL-2023 extra landmarks where the image has them.

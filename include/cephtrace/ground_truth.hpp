@@ -19,9 +19,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cephtrace/original_image_landmarks.hpp"
+
 namespace cephtrace {
 
-// Raised for unusable ground-truth input; the message names the file and the problem.
+// Raised for unusable landmark input (ground truth, a predict JSON read back); the message
+// names the file and the problem.
 class GroundTruthError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -66,6 +69,12 @@ class AliasTable {
 // same landmark. null values are missing landmarks.
 GroundTruth ground_truth_from_json(const std::string& text, const std::string& origin,
                                    const AliasTable& aliases = AliasTable::builtin());
+// The same for parsed JSON (extra landmarks then in key order, not file order); `origin` may
+// be empty (e.g. a request body).
+GroundTruth ground_truth_from_json(const nlohmann::json& j, const std::string& origin,
+                                   const AliasTable& aliases = AliasTable::builtin());
+// Its canonical landmarks (names CANONICAL_25 does not have are left out) and pixel spacing.
+OriginalImageLandmarks landmarks_from_ground_truth(const GroundTruth& gt);
 GroundTruth read_ground_truth_file(const std::filesystem::path& file,
                                    const AliasTable& aliases = AliasTable::builtin());
 nlohmann::ordered_json to_json(const GroundTruth& gt);

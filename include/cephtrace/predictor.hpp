@@ -16,6 +16,7 @@
 #include "cephtrace/constants.hpp"
 #include "cephtrace/image_io.hpp"
 #include "cephtrace/model_contract.hpp"  // ModelError
+#include "cephtrace/original_image_landmarks.hpp"
 #include "cephtrace/result.hpp"
 
 namespace cephtrace {
@@ -26,12 +27,16 @@ enum class PriorSource {
   Zero,    // all-zero priors, as in degraded mode (for ablations)
 };
 
-// Landmark positions in ORIGINAL image pixels, canonical order; nullopt = absent.
-using LandmarkPositions = std::array<std::optional<cv::Point2d>, kNumLandmarks>;
-
 struct PredictorOptions {
   std::filesystem::path model_dir = "models";
-  int threads = 0;         // OpenCV threads; 0 = one per core
+  // OpenCV's thread count, which is process-wide: OpenCV 4.6 has one thread pool per
+  // process and no per-network or per-call count. When > 0 the constructor calls
+  // cv::setNumThreads(threads), which holds for every Predictor and every other OpenCV user in
+  // the process (the last one set wins); 0 leaves the process's setting as it is (OpenCV's
+  // default: one per core, or $OPENCV_FOR_THREADS_NUM). OpenCV runs one parallel loop at a
+  // time: a loop that another thread starts meanwhile runs on that thread alone, so Predictors
+  // used from several threads share the pool rather than each getting `threads`.
+  int threads = 0;
   bool strict = false;     // a missing/unloadable Stage 0 model is an error, not degraded mode
   bool use_gpu = false;    // OpenCV DNN CUDA backend (error when unavailable)
   Decoder decoder = Decoder::Reference;
@@ -69,9 +74,9 @@ class Predictor {
   PredictionResult predict(std::span<const uint8_t> encoded, const std::string& name = "<memory>");
   PredictionResult predict(const cv::Mat& image);  // BGR/BGRA/grey, 8 or 16 bit
   PredictionResult predict(const LoadedImage& image);
-  // Stage 1 with priors rendered at given positions instead of Stage 0's (e.g. the ground
-  // truth, to measure what better priors would be worth). Stage 0 does not run.
-  PredictionResult predict_with_priors(const LoadedImage& image, const LandmarkPositions& priors);
+  // Stage 1 with priors rendered at given positions (priors.points) instead of Stage 0's (e.g.
+  // the ground truth, to measure what better priors would be worth). Stage 0 does not run.
+  PredictionResult predict_with_priors(const LoadedImage& image, const OriginalImageLandmarks& priors);
 
   const PredictorOptions& options() const;
   // Keys of the models that loaded ("profile", "zone1", ..., "stage1").

@@ -24,6 +24,24 @@ enum class Decoder {
   Dark,       // full DARK: Gaussian smoothing, peak rescale, 2×2 Hessian with cross term
 };
 
+// What a prediction times, in run order. stage_name() gives the keys of "timings_ms".
+enum class TimedStage {
+  LoadImage,         // "load_image": reading and decoding the file (predict(path), batches)
+  Framing,           // "framing": the coarse Stage 1 passes, the head fit, the resampling
+  Orientation,       // "orientation": deciding the facing direction, mirroring the view
+  Stage0A,           // "stage0_0A" ... "stage0_0E": Stage 0's phases
+  Stage0B,
+  Stage0C,
+  Stage0D,
+  Stage0E,
+  Stage0,            // "stage0": all of Stage 0 (or rendering given priors)
+  Stage1Preprocess,  // "stage1_preprocess"
+  Stage1,            // "stage1": the forward pass and decoding
+  Stage2,            // "stage2": the local refinement
+  Total,             // "total": everything after reading the image
+};
+std::string_view stage_name(TimedStage stage);
+
 struct LandmarkPrediction {
   int index = 0;         // canonical index
   std::string name;
@@ -87,7 +105,8 @@ struct PredictionResult {
   std::string confidence_method = "peak";
   // Field-of-view normalisation (PredictorOptions::framing); nullopt when it was not tried.
   std::optional<FramingReport> framing;
-  std::vector<std::pair<std::string, double>> timings_ms;  // per stage, in run order
+  std::vector<std::pair<TimedStage, double>> timings_ms;  // per stage, in run order
+  double time_ms(TimedStage stage) const;  // that stage's time; 0 when it did not run
   std::vector<std::string> models_loaded;                   // model keys that ran
 };
 

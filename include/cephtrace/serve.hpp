@@ -27,7 +27,7 @@ struct ServeOptions {
   int workers = 1;          // predictors running in parallel
   int queue = 8;            // requests that may wait for a worker before 503
   std::chrono::milliseconds request_timeout{60'000};  // from queueing to the answer
-  PredictorOptions predictor;  // defaults for every worker (threads = per worker)
+  PredictorOptions predictor;  // defaults for every worker (threads: one pool for all of them)
   std::filesystem::path web_dir;  // the viewer's static files; empty = no viewer
   bool log_requests = false;      // one line per request on stderr
   // An image the viewer opens when it starts (GET /v1/open-image); empty = none.

@@ -199,7 +199,7 @@ const std::vector<UnavailableMeasurement>& never_available() {
 
 // Which way the face looks: the face lies on N's side of S. Without S or N, the caller's hint,
 // then which side the anterior landmarks lie on.
-std::optional<Orientation> detect_facing(const LandmarkSet& set,
+std::optional<Orientation> detect_facing(const OriginalImageLandmarks& set,
                                          std::vector<std::string>& warnings) {
   const auto side = [](double dx) -> std::optional<Orientation> {
     if (dx > 0) return Orientation::FacingRight;
@@ -259,7 +259,7 @@ const UnavailableMeasurement* AnalysisReport::find_unavailable(std::string_view 
   return nullptr;
 }
 
-AnalysisReport analyze(const LandmarkSet& set, const AnalysisOptions& options) {
+AnalysisReport analyze(const OriginalImageLandmarks& set, const AnalysisOptions& options) {
   if (options.pixel_spacing_mm &&
       !(*options.pixel_spacing_mm > 0 && std::isfinite(*options.pixel_spacing_mm)))
     throw std::invalid_argument("pixel spacing must be a positive number of mm per pixel");

@@ -76,7 +76,7 @@ std::string format_table(const AnalysisReport& report) {
   return out.str();
 }
 
-std::vector<AnalysisLine> analysis_lines(const LandmarkSet& set) {
+std::vector<AnalysisLine> analysis_lines(const OriginalImageLandmarks& set) {
   struct Spec {
     const char* name;
     int from, to;

@@ -24,6 +24,31 @@ nlohmann::ordered_json to_json(const FramingReport& f) {
 
 }  // namespace
 
+std::string_view stage_name(TimedStage stage) {
+  switch (stage) {
+    case TimedStage::LoadImage: return "load_image";
+    case TimedStage::Framing: return "framing";
+    case TimedStage::Orientation: return "orientation";
+    case TimedStage::Stage0A: return "stage0_0A";
+    case TimedStage::Stage0B: return "stage0_0B";
+    case TimedStage::Stage0C: return "stage0_0C";
+    case TimedStage::Stage0D: return "stage0_0D";
+    case TimedStage::Stage0E: return "stage0_0E";
+    case TimedStage::Stage0: return "stage0";
+    case TimedStage::Stage1Preprocess: return "stage1_preprocess";
+    case TimedStage::Stage1: return "stage1";
+    case TimedStage::Stage2: return "stage2";
+    case TimedStage::Total: return "total";
+  }
+  return "";
+}
+
+double PredictionResult::time_ms(TimedStage stage) const {
+  for (const auto& [s, ms] : timings_ms)
+    if (s == stage) return ms;
+  return 0;
+}
+
 nlohmann::ordered_json to_json(const PredictionResult& r) {
   using ordered = nlohmann::ordered_json;
   ordered j;
@@ -65,7 +90,7 @@ nlohmann::ordered_json to_json(const PredictionResult& r) {
   j["confidence_method"] = r.confidence_method;
   if (r.framing) j["framing"] = to_json(*r.framing);
   auto& t = j["timings_ms"] = ordered::object();
-  for (const auto& [stage, ms] : r.timings_ms) t[stage] = ms;
+  for (const auto& [stage, ms] : r.timings_ms) t[std::string(stage_name(stage))] = ms;
   j["models_loaded"] = r.models_loaded;
   return j;
 }

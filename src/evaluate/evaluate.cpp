@@ -24,53 +24,13 @@ using detail::format_number;
 
 std::string PredictedImage::stem() const { return detail::stem_of(key); }
 
-namespace {
-
-PredictedImage prediction_from_result(const nlohmann::json& r, const std::string& key, const std::string& origin) {
-  const std::string where = origin + ": " + key;
-  if (!r.is_object() || !r.contains("landmarks") || !r["landmarks"].is_array())
-    throw GroundTruthError(where + ": no \"landmarks\" array");
-  PredictedImage p;
-  p.key = key;
-  if (r.contains("pixel_spacing_mm") && r["pixel_spacing_mm"].is_number()) {
-    try {
-      check_pixel_spacing(r["pixel_spacing_mm"].get<double>(), where + ": pixel_spacing_mm");
-    } catch (const LimitError& e) {
-      throw GroundTruthError(e.what());
-    }
-    p.pixel_spacing_mm = r["pixel_spacing_mm"].get<double>();
-  }
-  std::set<std::string> seen;
-  for (const auto& l : r["landmarks"]) {
-    if (!l.is_object() || !l.contains("name") || !l["name"].is_string())
-      throw GroundTruthError(where + ": a landmark without a \"name\"");
-    const std::string name = l["name"].get<std::string>();
-    if (!seen.insert(name).second) throw GroundTruthError(where + ": landmark " + name + " appears twice");
-    // Predictions use canonical names only; another name is a typo or a foreign file, and
-    // dropping it would score fewer landmarks than the user believes.
-    if (!canonical_index(name))
-      throw GroundTruthError(where + ": unknown landmark name '" + name.substr(0, 60) + "'");
-    if (l.contains("available") && l["available"].is_boolean() && !l["available"].get<bool>()) continue;
-    const auto x = l.find("x"), y = l.find("y");
-    if (x == l.end() || y == l.end() || x->is_null() || y->is_null()) continue;  // not predicted
-    if (!x->is_number() || !y->is_number())
-      throw GroundTruthError(where + ": landmark " + name + ": x and y must be numbers");
-    p.landmarks.push_back({name, x->get<double>(), y->get<double>()});
-  }
-  return p;
-}
-
-}  // namespace
-
 std::vector<PredictedImage> predictions_from_json(const nlohmann::json& j, const std::string& origin) {
-  if (!j.is_object()) throw GroundTruthError(origin + ": expected a prediction result or a batch object");
-  // A single result: match it by its "source" (the image path), else by the file's own name.
-  if (j.contains("landmarks")) {
-    const bool has_source = j.contains("source") && j["source"].is_string() && !j["source"].get<std::string>().empty();
-    return {prediction_from_result(j, has_source ? j["source"].get<std::string>() : origin, origin)};
-  }
   std::vector<PredictedImage> out;
-  for (const auto& [key, result] : j.items()) out.push_back(prediction_from_result(result, key, origin));
+  for (const auto& entry : read_predict_json(j, origin)) {
+    // A single result is matched by its "source" (the image path), else by the file's own name.
+    const std::string key = !entry.key.empty() ? entry.key : !entry.source.empty() ? entry.source : origin;
+    out.push_back(as_prediction(entry.landmarks, key));
+  }
   return out;
 }
 
@@ -86,6 +46,14 @@ std::vector<PredictedImage> read_predictions_file(const fs::path& file) {
 
 PredictedImage as_prediction(const GroundTruth& gt) {
   return {gt.stem, gt.landmarks, gt.pixel_spacing_mm};
+}
+
+PredictedImage as_prediction(const OriginalImageLandmarks& landmarks, const std::string& key) {
+  PredictedImage p{key, {}, landmarks.pixel_spacing_mm};
+  for (int i = 0; i < kNumLandmarks; ++i)
+    if (const auto& point = landmarks.points[i])
+      p.landmarks.push_back({std::string(canonical_landmarks()[i].name), point->x, point->y});
+  return p;
 }
 
 // ---- Selection ------------------------------------------------------------------------------
@@ -231,6 +199,7 @@ EvaluationReport evaluate(const std::vector<GroundTruth>& ground_truth,
   std::map<std::string, std::array<double, 2>> offset_sum_by_landmark;  // signed x, y (mm)
   std::map<std::string, size_t> unpredicted_by_landmark;
   std::vector<std::vector<double>> errors_by_image;
+  std::vector<detail::AnalyzedImage> analyzed;  // with options.measures
   for (const auto& gt : ground_truth) {
     ImageOutcome out;
     out.stem = gt.stem;
@@ -250,6 +219,7 @@ EvaluationReport evaluate(const std::vector<GroundTruth>& ground_truth,
     out.scored = true;
     out.mm_per_px = scale.mm_per_px;
     out.scale_source = scale.source;
+    if (options.measures) analyzed.push_back(detail::analyze_pair(gt, pred, scale.mm_per_px));
     std::vector<double> image_errors;
     for (const auto& g : gt.landmarks) {
       if (!wanted.empty() && !wanted.count(g.name)) continue;
@@ -300,6 +270,7 @@ EvaluationReport evaluate(const std::vector<GroundTruth>& ground_truth,
   }
   report.overall = compute_error_stats(all_errors, options.sdr_thresholds_mm);
   report.mre_ci = bootstrap_mre_ci(errors_by_image, options.bootstrap_resamples, options.bootstrap_seed);
+  if (options.measures) detail::compare_measures(analyzed, report);
   return report;
 }
 
@@ -369,6 +340,12 @@ nlohmann::json to_json(const EvaluationReport& r) {
   auto& obs = j["observations"] = nlohmann::json::array();
   for (const auto& o : r.observations)
     obs.push_back({{"image", o.stem}, {"landmark", o.landmark}, {"error_px", o.error_px}, {"error_mm", o.error_mm}});
+  if (!r.measures.empty()) {
+    j["measures"] = detail::measures_json(r);
+    auto& values = j["measure_observations"] = nlohmann::json::array();
+    for (const auto& o : r.measure_observations)
+      values.push_back({{"image", o.stem}, {"measure", o.key}, {"truth", o.truth}, {"prediction", o.prediction}});
+  }
   return j;
 }
 
@@ -417,6 +394,7 @@ std::string to_markdown(const EvaluationReport& r, bool sort_by_error) {
   if (unpredicted) md << "Ground-truth landmarks without a prediction (not scored): " << unpredicted << "\n";
   if (!r.unmatched_predictions.empty())
     md << "Predictions without ground truth: " << r.unmatched_predictions.size() << "\n";
+  if (!r.measures.empty()) md << measures_markdown(r);
   return md.str();
 }
 

@@ -166,16 +166,12 @@ std::optional<std::pair<double, double>> json_point(const nlohmann::json& v) {
 
 }  // namespace
 
-GroundTruth ground_truth_from_json(const std::string& text, const std::string& origin,
-                                   const AliasTable& aliases) {
-  auto fail = [&](const std::string& why) { return GroundTruthError(origin + ": " + why); };
-  // parse_json bounds the depth and refuses duplicate keys (nlohmann keeps the last one).
-  nlohmann::json j;
-  try {
-    j = parse_json(text, origin);
-  } catch (const std::exception& e) {
-    throw GroundTruthError(e.what());
-  }
+namespace {
+
+// The canonical object `j`, its landmark labels taken in the order `labels` gives.
+GroundTruth ground_truth_of(const nlohmann::json& j, const std::vector<std::string>& labels,
+                            const std::string& origin, const AliasTable& aliases) {
+  auto fail = [&](const std::string& why) { return GroundTruthError(origin.empty() ? why : origin + ": " + why); };
   if (!j.is_object()) throw fail("expected an object mapping landmark names to [x, y]");
 
   GroundTruth gt;
@@ -184,9 +180,9 @@ GroundTruth ground_truth_from_json(const std::string& text, const std::string& o
     const auto& s = j["_pixel_spacing_mm"];
     if (!s.is_number()) throw fail("_pixel_spacing_mm must be a number");
     try {
-      check_pixel_spacing(s.get<double>(), origin + ": _pixel_spacing_mm");
+      check_pixel_spacing(s.get<double>(), "_pixel_spacing_mm");
     } catch (const LimitError& e) {
-      throw GroundTruthError(e.what());
+      throw fail(e.what());
     }
     gt.pixel_spacing_mm = s.get<double>();
   }
@@ -206,8 +202,7 @@ GroundTruth ground_truth_from_json(const std::string& text, const std::string& o
   std::optional<std::pair<int, int>> size;
   if (gt.image_width) size = std::pair{*gt.image_width, *gt.image_height};
   std::map<std::string, std::string> label_of;  // resolved name -> label that gave it
-  // File order: extra landmarks keep the order they were written in.
-  for (const auto& label : top_level_keys(text)) {
+  for (const auto& label : labels) {
     if (label.empty() || label.front() == '_') continue;  // metadata
     const auto& value = j[label];
     const std::string name = aliases.resolve(label).value_or(label);
@@ -215,13 +210,45 @@ GroundTruth ground_truth_from_json(const std::string& text, const std::string& o
       throw fail("labels '" + it->second + "' and '" + label + "' both give landmark " + name);
     if (value.is_null()) continue;  // missing
     const auto p = json_point(value);
-    if (!p) throw fail("landmark " + label + ": expected [x, y] or {\"x\": .., \"y\": ..}, got " + json_excerpt(value));
+    if (!p)
+      throw fail("landmark '" + label + "': expected [x, y] or {\"x\": .., \"y\": ..}, got " + json_excerpt(value));
     if (auto why = detail::coordinate_problem(p->first, p->second, size))
-      throw fail("landmark " + label + ": " + *why);
+      throw fail("landmark '" + label + "': " + *why);
     gt.landmarks.push_back({name, p->first, p->second});
   }
   detail::sort_canonical_first(gt.landmarks);
   return gt;
+}
+
+}  // namespace
+
+GroundTruth ground_truth_from_json(const std::string& text, const std::string& origin,
+                                   const AliasTable& aliases) {
+  // parse_json bounds the depth and refuses duplicate keys (nlohmann keeps the last one).
+  nlohmann::json j;
+  try {
+    j = parse_json(text, origin);
+  } catch (const std::exception& e) {
+    throw GroundTruthError(e.what());
+  }
+  // File order: extra landmarks keep the order they were written in.
+  return ground_truth_of(j, j.is_object() ? top_level_keys(text) : std::vector<std::string>{}, origin, aliases);
+}
+
+GroundTruth ground_truth_from_json(const nlohmann::json& j, const std::string& origin,
+                                   const AliasTable& aliases) {
+  std::vector<std::string> labels;
+  if (j.is_object())
+    for (const auto& [label, value] : j.items()) labels.push_back(label);
+  return ground_truth_of(j, labels, origin, aliases);
+}
+
+OriginalImageLandmarks landmarks_from_ground_truth(const GroundTruth& gt) {
+  OriginalImageLandmarks out;
+  for (const auto& l : gt.landmarks)
+    if (const auto i = canonical_index(l.name)) out.points[*i] = cv::Point2d(l.x, l.y);
+  out.pixel_spacing_mm = gt.pixel_spacing_mm;
+  return out;
 }
 
 GroundTruth read_ground_truth_file(const std::filesystem::path& file, const AliasTable& aliases) {

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "cephtrace/analysis.hpp"
+#include "cephtrace/evaluate.hpp"
 #include "cephtrace/ground_truth.hpp"
 
 namespace cephtrace::detail {
@@ -25,5 +27,16 @@ std::string format_number(double v, int decimals);
 
 // Canonical landmarks in canonical order first, then the others in their current order.
 void sort_canonical_first(std::vector<NamedPoint>& points);
+
+// The clinical measures of one scored image, from its ground truth and from its prediction.
+struct AnalyzedImage {
+  std::string stem;
+  AnalysisReport truth, prediction;
+};
+// Both landmark sets analysed at `mm_per_px` (the scale the landmark errors use).
+AnalyzedImage analyze_pair(const GroundTruth& truth, const PredictedImage& prediction, double mm_per_px);
+// Per measure over the images; fills report.measures and report.measure_observations.
+void compare_measures(const std::vector<AnalyzedImage>& images, EvaluationReport& report);
+nlohmann::json measures_json(const EvaluationReport& report);
 
 }  // namespace cephtrace::detail

@@ -12,16 +12,27 @@ namespace cephtrace {
 namespace fs = std::filesystem;
 using detail::format_number;
 
+IdSelection isbi_split(IsbiSplit split) {
+  switch (split) {
+    case IsbiSplit::Train: return IdSelection::range(1, 150);
+    case IsbiSplit::Test1: return IdSelection::range(151, 300);
+    // Images 038 = 283 and 144 = 173 byte for byte: Test1 is also reported without them.
+    case IsbiSplit::Test1Dedup: return IdSelection::range(151, 300).exclude("173").exclude("283");
+    case IsbiSplit::Test2: return IdSelection::range(301, 400);
+    case IsbiSplit::Test: return IdSelection::range(151, 400);
+  }
+  return {};
+}
+
 namespace {
 
 constexpr int kIsbiWidth = 1935, kIsbiHeight = 2400;
 const std::vector<std::string> kClExtras{"Ba", "Co", "U1_root", "L1_root", "Prn"};
 
-// Images 038 = 283 and 144 = 173 byte for byte: Test1 is also reported without them.
-IdSelection test1() { return IdSelection::range(151, 300); }
-IdSelection test1_dedup() { return test1().exclude("173").exclude("283"); }
-IdSelection test2() { return IdSelection::range(301, 400); }
-IdSelection train() { return IdSelection::range(1, 150); }
+IdSelection test1() { return isbi_split(IsbiSplit::Test1); }
+IdSelection test1_dedup() { return isbi_split(IsbiSplit::Test1Dedup); }
+IdSelection test2() { return isbi_split(IsbiSplit::Test2); }
+IdSelection train() { return isbi_split(IsbiSplit::Train); }
 
 ImportOptions isbi_import_options() {
   ImportOptions o;
@@ -41,13 +52,15 @@ std::vector<GroundTruth> select(const std::vector<GroundTruth>& all, const IdSel
 }
 
 EvaluationReport run(const std::vector<GroundTruth>& gt, const std::vector<PredictedImage>& preds,
-                     const IsbiProtocolOptions& o, std::vector<std::string> landmarks, std::string title) {
+                     const IsbiProtocolOptions& o, std::vector<std::string> landmarks, std::string title,
+                     bool measures = false) {
   EvaluationOptions eo;
   eo.sdr_thresholds_mm = o.sdr_thresholds_mm;
   eo.scale_mode = ScaleMode::Recorded;  // every record carries 0.1 mm/pixel
   eo.landmarks = std::move(landmarks);
   eo.bootstrap_resamples = o.bootstrap_resamples;
   eo.bootstrap_seed = o.bootstrap_seed;
+  eo.measures = measures;
   auto report = evaluate(gt, preds, eo);
   report.title = std::move(title);
   return report;
@@ -145,9 +158,9 @@ IsbiProtocolReport run_isbi_protocol(const std::vector<PredictedImage>& predicti
   r.method_name = o.method_name;
   const auto gt = isbi_test_ground_truth(o.data_dir, r.import_problems);
   const auto& isbi19 = isbi_landmark_names();
-  r.test1 = run(select(gt, test1()), predictions, o, isbi19, "Test1 (151-300)");
+  r.test1 = run(select(gt, test1()), predictions, o, isbi19, "Test1 (151-300)", o.measures);
   r.test1_dedup = run(select(gt, test1_dedup()), predictions, o, isbi19, "Test1 without 173, 283 (duplicates of 144, 038)");
-  r.test2 = run(select(gt, test2()), predictions, o, isbi19, "Test2 (301-400)");
+  r.test2 = run(select(gt, test2()), predictions, o, isbi19, "Test2 (301-400)", o.measures);
   // Extras only on the images that have CL-2023 labels.
   std::vector<GroundTruth> with_extras;
   for (const auto& g : gt)
@@ -212,6 +225,8 @@ std::string to_markdown(const IsbiProtocolReport& r) {
   for (const auto* rep : {&r.test1, &r.test2})
     for (const auto& i : rep->images) missing += i.scored ? 0 : 1;
   if (missing) md << "\nTest images without a usable prediction (not scored): " << missing << "\n";
+  for (const auto* rep : {&r.test1, &r.test2})
+    if (!rep->measures.empty()) md << "\n### " << rep->title << "\n" << measures_markdown(*rep);
   problems_note(md, r.import_problems);
   return md.str();
 }
@@ -244,7 +259,7 @@ InterObserverReport run_isbi_interobserver(const IsbiProtocolOptions& o) {
   const auto& isbi19 = isbi_landmark_names();
   r.all = run(senior, second, o, isbi19, "All 400 images");
   r.train = run(select(senior, train()), second, o, isbi19, "Train (001-150)");
-  r.test1 = run(select(senior, test1()), second, o, isbi19, "Test1 (151-300)");
+  r.test1 = run(select(senior, test1()), second, o, isbi19, "Test1 (151-300)", o.measures);
   r.test2 = run(select(senior, test2()), second, o, isbi19, "Test2 (301-400)");
   return r;
 }
@@ -257,6 +272,8 @@ std::string to_markdown(const InterObserverReport& r) {
   EvaluationReport all = r.all;
   all.title.clear();
   md << to_markdown(all, true);
+  if (!r.test1.measures.empty())  // the split the protocol's measure table is for
+    md << "\n### " << r.test1.title << ": senior (truth) vs alternate (prediction)\n" << measures_markdown(r.test1);
   problems_note(md, r.import_problems);
   return md.str();
 }

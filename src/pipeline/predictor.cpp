@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -17,6 +18,7 @@
 #include "core/preprocess.hpp"
 #include "pipeline/confidence.hpp"
 #include "pipeline/framing.hpp"
+#include "pipeline/left_facing_view.hpp"
 #include "pipeline/model_manifest.hpp"
 #include "pipeline/orientation.hpp"
 #include "pipeline/plausibility.hpp"
@@ -118,13 +120,9 @@ struct Predictor::Impl {
   // How sure Stage 1 (zero priors) is that it sees a left-facing skull when the image is
   // viewed as facing `orientation`: the mean heatmap peak over the landmarks.
   double stage1_view_score(const LoadedImage& image, Orientation orientation) {
-    cv::Mat rgb;  // a new buffer when flipped: the caller's image must stay untouched
-    if (orientation == Orientation::FacingRight)
-      cv::flip(image.rgb, rgb, 1);
-    else
-      rgb = image.rgb;
+    const LeftFacingView view(image, orientation);
     const cv::Mat rgb512 =
-        pillow_bilinear_resize(rgb, {constants::kStage1Input, constants::kStage1Input});
+        pillow_bilinear_resize(view.rgb(), {constants::kStage1Input, constants::kStage1Input});
     const auto peaks = run_stage1(*model(ModelKey::Stage1), make_stage1_input(rgb512, {}),
                                   Decoder::Reference);
     double sum = 0;
@@ -133,7 +131,7 @@ struct Predictor::Impl {
   }
 
   // The pipeline, then the calibrated confidence where the model folder has one.
-  PredictionResult run(const LoadedImage& image, const LandmarkPositions* given = nullptr) {
+  PredictionResult run(const LoadedImage& image, const OriginalImageLandmarks* given = nullptr) {
     PredictionResult result = run_oriented(image, given);
     if (confidence && result.refinement == "stage2") confidence->apply(result);
     return result;
@@ -142,7 +140,7 @@ struct Predictor::Impl {
   // Detects the facing direction and runs the pipeline. When the profile masks do not decide
   // (e.g. a dark field behind the head misleads the image statistics), Stage 1 looks at both
   // views and the one it is surer of wins: Stage 1 knows the anatomy, the statistics do not.
-  PredictionResult run_oriented(const LoadedImage& image, const LandmarkPositions* given) {
+  PredictionResult run_oriented(const LoadedImage& image, const OriginalImageLandmarks* given) {
     if (options.orientation) {
       PredictionResult r = options.framing && !given ? run_framed(image, *options.orientation, {}, false)
                                                      : run_view(image, given, *options.orientation, {});
@@ -166,16 +164,14 @@ struct Predictor::Impl {
             : run_view(image, given, estimate.orientation, std::move(estimate.profile_mask512));
     // The framing's head fit overruled the orientation test.
     result.orientation_method = result.orientation == estimate.orientation ? method : "framing_fit";
-    for (auto& [stage, ms] : result.timings_ms) {
-      if (stage == "orientation") ms += decide_ms;
-      if (stage == "total") ms += decide_ms;
-    }
+    for (auto& [stage, ms] : result.timings_ms)
+      if (stage == TimedStage::Orientation || stage == TimedStage::Total) ms += decide_ms;
     return result;
   }
 
   // A left-facing view of the film and the framing that a coarse Stage 1 pass finds in it.
   struct FramedView {
-    LoadedImage view;
+    LeftFacingView view;
     std::optional<framing::Framing> framing;
     std::string why;         // when framing is empty
     double mean_peak = 0;    // how sure the coarse Stage 1 pass is that it sees a head
@@ -206,29 +202,17 @@ struct Predictor::Impl {
   // more as it was trained to.
   FramedView frame_view(const LoadedImage& image, Orientation orientation, bool inverted) {
     FramedView f;
-    if (orientation == Orientation::FacingRight) {  // new buffers: the caller's image stays
-      cv::flip(image.grey, f.view.grey, 1);
-      cv::flip(image.rgb, f.view.rgb, 1);
-    } else {
-      f.view.grey = image.grey;
-      f.view.rgb = image.rgb;
-    }
-    if (inverted) {  // into new buffers: the view may share the caller's
-      cv::Mat grey, rgb;
-      cv::bitwise_not(f.view.grey, grey);
-      cv::bitwise_not(f.view.rgb, rgb);
-      f.view.grey = grey;
-      f.view.rgb = rgb;
-    }
-    auto coarse = coarse_landmarks(f.view.rgb, f.mean_peak);
+    f.view = LeftFacingView(image, orientation);
+    if (inverted) f.view = f.view.inverted();
+    auto coarse = coarse_landmarks(f.view.rgb(), f.mean_peak);
     f.framing = framing::fit(coarse, f.why);
-    const cv::Scalar fill = cv::Scalar::all(framing::border_grey(f.view.grey));
+    const cv::Scalar fill = cv::Scalar::all(framing::border_grey(f.view.grey()));
     for (int pass = 1; pass < framing::kMaxCoarsePasses && !f.convincing(); ++pass) {
       std::string why;
       const auto guess = framing::fit(coarse, why, /*loose=*/true);
       if (!guess) break;
       double peak = 0;
-      coarse = coarse_landmarks(framing::resample(f.view.rgb, *guess, fill), peak);
+      coarse = coarse_landmarks(framing::resample(f.view.rgb(), *guess, fill), peak);
       for (auto& p : coarse) p = framing::to_view(*guess, *p);
       auto refit = framing::fit(coarse, why);
       if (refit && (!f.framing || refit->inliers > f.framing->inliers ||
@@ -265,35 +249,35 @@ struct Predictor::Impl {
     for (const auto& [o, inv] : views) {
       if (framed.convincing()) break;
       FramedView candidate = frame_view(image, o, inv);
-      if (framed.view.rgb.empty() || candidate.convincing()) {
+      if (framed.view.rgb().empty() || candidate.convincing()) {
         framed = std::move(candidate);
         orientation = o;
         inverted = inv;
       }
     }
     if (orientation != detected) profile_mask512 = cv::Mat();  // the mask was of the other view
-    const bool mirrored = orientation == Orientation::FacingRight;
     const int width = image.rgb.cols, height = image.rgb.rows;
-    const LoadedImage& view = framed.view;
+    const LeftFacingView& view = framed.view;
     const auto& framing = framed.framing;
     if (!framing) {  // the first view (as detected, not inverted) was kept
+      const double framing_ms = ms_since(start);  // before run_view, which times itself
       PredictionResult result = run_view(image, nullptr, orientation, std::move(profile_mask512));
       result.framing = FramingReport{.applied = false, .reason = framed.why};
-      add_timing(result, "framing", ms_since(start));
+      add_timing(result, TimedStage::Framing, framing_ms);
       return result;
     }
-    const double fill = framing::border_grey(view.grey);
+    const double fill = framing::border_grey(view.grey());
     LoadedImage canvas;
     canvas.source = image.source;
     canvas.pixel_spacing_mm = image.pixel_spacing_mm;
-    canvas.grey = framing::resample(view.grey, *framing, cv::Scalar::all(fill));
-    canvas.rgb = framing::resample(view.rgb, *framing, cv::Scalar::all(fill));
+    canvas.grey = framing::resample(view.grey(), *framing, cv::Scalar::all(fill));
+    canvas.rgb = framing::resample(view.rgb(), *framing, cv::Scalar::all(fill));
     const double framing_ms = ms_since(start);
 
     PredictionResult result = run_view(canvas, nullptr, Orientation::FacingLeft, {});
     auto to_film = [&](double& x, double& y) {
-      const cv::Point2d p = framing::to_view(*framing, {x, y});
-      x = mirrored ? (width - 1) - p.x : p.x;
+      const cv::Point2d p = view.to_original(framing::to_view(*framing, {x, y}));
+      x = p.x;
       y = p.y;
     };
     for (auto& lm : result.landmarks) {
@@ -303,23 +287,24 @@ struct Predictor::Impl {
     result.original_width = width;
     result.original_height = height;
     result.orientation = orientation;
-    result.framing = FramingReport{.applied = true,
-                                   .scale = framing->scale,
-                                   .rotation_deg = framing->rotation_deg,
-                                   .canvas_width = framing->canvas.width,
-                                   .canvas_height = framing->canvas.height,
-                                   .residual_mm = framing->residual_mm,
-                                   .inliers = framing->inliers,
-                                   .inverted = inverted,
-                                   .coarse_mean_peak = framed.mean_peak};
-    add_timing(result, "framing", framing_ms);
+    FramingReport& report = result.framing.emplace();
+    report.applied = true;
+    report.scale = framing->scale;
+    report.rotation_deg = framing->rotation_deg;
+    report.canvas_width = framing->canvas.width;
+    report.canvas_height = framing->canvas.height;
+    report.residual_mm = framing->residual_mm;
+    report.inliers = framing->inliers;
+    report.inverted = inverted;
+    report.coarse_mean_peak = framed.mean_peak;
+    add_timing(result, TimedStage::Framing, framing_ms);
     return result;
   }
 
   // Adds a stage's time before "total", and to the total.
-  static void add_timing(PredictionResult& result, const std::string& stage, double ms) {
+  static void add_timing(PredictionResult& result, TimedStage stage, double ms) {
     auto total = std::find_if(result.timings_ms.begin(), result.timings_ms.end(),
-                              [](const auto& t) { return t.first == "total"; });
+                              [](const auto& t) { return t.first == TimedStage::Total; });
     if (total != result.timings_ms.end()) total->second += ms;
     result.timings_ms.insert(result.timings_ms.begin(), {stage, ms});
   }
@@ -327,136 +312,172 @@ struct Predictor::Impl {
   // One pass of the pipeline on the view that faces left after mirroring for `orientation`.
   // `given` (original px) replaces Stage 0's priors when not null; `profile_mask512` is 0A's
   // mask of that view when orientation detection already computed it.
-  PredictionResult run_view(const LoadedImage& image, const LandmarkPositions* given,
-                            Orientation orientation, cv::Mat profile_mask512) {
+  PredictionResult run_view(const LoadedImage& image, const OriginalImageLandmarks* given,
+                            Orientation orientation, const cv::Mat& profile_mask512) {
     const auto start = Clock::now();
+    PredictionResult result = result_for(image, orientation);
+    auto t = Clock::now();
+    const LeftFacingView view(image, orientation);
+    result.timings_ms.emplace_back(TimedStage::Orientation, ms_since(t));
+    t = Clock::now();
+    const std::vector<cv::Mat> attention =
+        given ? given_priors(*given, view, result) : stage0_priors(view.grey(), profile_mask512, result);
+    result.timings_ms.emplace_back(TimedStage::Stage0, ms_since(t));
+    const auto peaks = stage1(view.rgb(), attention, result);
+    result.landmarks = landmarks_of(peaks, view);
+    if (!refine.empty()) refine_in_view(view, peaks, result);
+    result.models_loaded = models_that_ran(result);
+    result.timings_ms.emplace_back(TimedStage::Total, ms_since(start));
+    return result;
+  }
+
+  // A result for `image` before anything ran.
+  PredictionResult result_for(const LoadedImage& image, Orientation orientation) const {
     PredictionResult result;
     result.source = image.source;
     result.original_width = image.rgb.cols;
     result.original_height = image.rgb.rows;
     result.pixel_spacing_mm = image.pixel_spacing_mm;
     result.decoder = options.decoder == Decoder::Dark ? "dark" : "reference";
-    const int width = image.rgb.cols, height = image.rgb.rows;
-
-    // The models see a left-facing view.
-    auto t = Clock::now();
-    const bool stage0_ok = stage0_complete();
     result.orientation = orientation;
-    const bool mirrored = result.orientation == Orientation::FacingRight;
-    // Flip into new buffers: the caller's image must stay untouched.
-    cv::Mat grey, rgb;
-    if (mirrored) {
-      cv::flip(image.grey, grey, 1);
-      cv::flip(image.rgb, rgb, 1);
-    } else {
-      grey = image.grey;
-      rgb = image.rgb;
-    }
-    result.timings_ms.emplace_back("orientation", ms_since(t));
+    return result;
+  }
 
-    // Stage 0: attention priors, or zeros in degraded mode.
-    t = Clock::now();
-    std::vector<cv::Mat> attention;
-    if (given) {
-      result.priors = "given";
-      stage0::PriorPositions normalised{};
-      for (int i = 0; i < kNumLandmarks; ++i)
-        if ((*given)[i]) {
-          const double x = mirrored ? (width - 1) - (*given)[i]->x : (*given)[i]->x;
-          normalised[i] = cv::Point2d(x / width, (*given)[i]->y / height);
-        }
-      attention = stage0::upsample_priors(stage0::render_priors256(normalised));
-      mark_stage0_unavailable(result, "priors given by the caller");
-    } else if (options.priors == PriorSource::Zero) {
+  // Attention priors rendered at the caller's positions (original px) instead of Stage 0's.
+  std::vector<cv::Mat> given_priors(const OriginalImageLandmarks& given, const LeftFacingView& view,
+                                    PredictionResult& result) {
+    result.priors = "given";
+    mark_stage0_unavailable(result, "priors given by the caller");
+    stage0::PriorPositions normalised{};
+    for (int i = 0; i < kNumLandmarks; ++i)
+      if (const auto& p = given.points[i]) {
+        const cv::Point2d v = view.to_view(*p);
+        normalised[i] = cv::Point2d(v.x / view.width(), v.y / view.height());
+      }
+    result.degraded = false;
+    return stage0::upsample_priors(stage0::render_priors256(normalised));
+  }
+
+  // Stage 0's attention priors for the left-facing `grey`; none (degraded mode) when zero
+  // priors are asked for, a model is missing or Stage 0 does not find the anatomy.
+  std::vector<cv::Mat> stage0_priors(const cv::Mat& grey, const cv::Mat& profile_mask512,
+                                     PredictionResult& result) {
+    result.degraded = true;  // unless every phase succeeds
+    if (options.priors == PriorSource::Zero) {
       result.priors = "zero";
       mark_stage0_unavailable(result, "zero priors requested");
-    } else if (stage0_ok) {
-      Stage0Models stage0_models{model(ModelKey::Profile),
-                                 {model(ModelKey::Zone1), model(ModelKey::Zone2),
-                                  model(ModelKey::Zone3), model(ModelKey::Zone4)},
-                                 model(ModelKey::Derive)};
-      Stage0Options stage0_options;
-      stage0_options.contour_mode =
-          options.reference_exact ? ContourMode::Reference : ContourMode::Centreline;
-      // The reference renders anchors fed to the MLP as (0.5, 0.5) as if real.
-      stage0_options.render_defaulted_anchors = options.reference_exact;
-      stage0_options.profile_mask512 = profile_mask512;
-      Stage0Output stage0 = run_stage0(grey, stage0_models, stage0_options);
-      for (const auto& [phase, ok] : stage0.status.items()) result.stage0_status[phase] = ok.get<bool>();
-      for (const auto& [phase, details] : stage0.details.items())
-        result.stage0_details[phase] = details.dump();
-      for (const auto& [phase, ms] : stage0.timings_ms)
-        result.timings_ms.emplace_back("stage0_" + phase, ms);
-      if (stage0.priors_available) attention = std::move(stage0.attention512);
-    } else {
-      mark_stage0_unavailable(result, "Stage 0 models not loaded");
+      return {};
     }
-    result.degraded = attention.empty();
-    if (!given)
-      for (const auto& [phase, ok] : result.stage0_status)
-        if (!ok) result.degraded = true;
-    result.timings_ms.emplace_back("stage0", ms_since(t));
+    if (!stage0_complete()) {
+      mark_stage0_unavailable(result, "Stage 0 models not loaded");
+      return {};
+    }
+    Stage0Models stage0_models{model(ModelKey::Profile),
+                               {model(ModelKey::Zone1), model(ModelKey::Zone2),
+                                model(ModelKey::Zone3), model(ModelKey::Zone4)},
+                               model(ModelKey::Derive)};
+    Stage0Options stage0_options;
+    stage0_options.contour_mode =
+        options.reference_exact ? ContourMode::Reference : ContourMode::Centreline;
+    // The reference renders anchors fed to the MLP as (0.5, 0.5) as if real.
+    stage0_options.render_defaulted_anchors = options.reference_exact;
+    Stage0Output stage0 = run_stage0(grey, stage0_models, stage0_options, profile_mask512);
+    for (const auto& [phase, ok] : stage0.status.items()) result.stage0_status[phase] = ok.get<bool>();
+    for (const auto& [phase, details] : stage0.details.items()) result.stage0_details[phase] = details.dump();
+    for (const auto& [phase, ms] : stage0.timings_ms) result.timings_ms.emplace_back(stage0_phase(phase), ms);
+    result.degraded = !stage0.priors_available;
+    for (const auto& [phase, ok] : result.stage0_status)
+      if (!ok) result.degraded = true;
+    if (!stage0.priors_available) return {};
+    return std::move(stage0.attention512);
+  }
 
-    // Stage 1.
-    t = Clock::now();
+  static TimedStage stage0_phase(const std::string& phase) {
+    static const std::map<std::string, TimedStage> stages{
+        {"0A", TimedStage::Stage0A}, {"0B", TimedStage::Stage0B}, {"0C", TimedStage::Stage0C},
+        {"0D", TimedStage::Stage0D}, {"0E", TimedStage::Stage0E}};
+    return stages.at(phase);
+  }
+
+  // Stage 1 on the left-facing `rgb` with `attention` (none: zero priors).
+  std::array<HeatmapPeak, kNumLandmarks> stage1(const cv::Mat& rgb, const std::vector<cv::Mat>& attention,
+                                                PredictionResult& result) {
+    auto t = Clock::now();
     const cv::Mat rgb512 =
         pillow_bilinear_resize(rgb, {constants::kStage1Input, constants::kStage1Input});
     const cv::Mat input = make_stage1_input(rgb512, attention);
-    result.timings_ms.emplace_back("stage1_preprocess", ms_since(t));
+    result.timings_ms.emplace_back(TimedStage::Stage1Preprocess, ms_since(t));
     t = Clock::now();
     const auto peaks = run_stage1(*model(ModelKey::Stage1), input, options.decoder);
-    result.timings_ms.emplace_back("stage1", ms_since(t));
+    result.timings_ms.emplace_back(TimedStage::Stage1, ms_since(t));
+    return peaks;
+  }
 
-    // Heatmap → original pixels (spec §5: hm/256 · W, no half-pixel shift), un-mirrored.
-    const auto& table = canonical_landmarks();
+  // A heatmap peak's position in the view's pixels (spec §5: hm/256 · W, no half-pixel shift).
+  static cv::Point2d in_view(const HeatmapPeak& peak, const LeftFacingView& view) {
     const double hm = constants::kHeatmapSize;
+    return {peak.x / hm * view.width(), peak.y / hm * view.height()};
+  }
+
+  // Stage 1's landmarks in original pixels.
+  static std::vector<LandmarkPrediction> landmarks_of(const std::array<HeatmapPeak, kNumLandmarks>& peaks,
+                                                      const LeftFacingView& view) {
+    const auto& table = canonical_landmarks();
+    std::vector<LandmarkPrediction> landmarks;
     for (int i = 0; i < kNumLandmarks; ++i) {
       LandmarkPrediction lm;
       lm.index = i;
       lm.name = std::string(table[i].name);
-      const double x_view = peaks[i].x / hm * width;
-      lm.x = mirrored ? (width - 1) - x_view : x_view;
-      lm.y = peaks[i].y / hm * height;
+      const cv::Point2d p = view.to_original(in_view(peaks[i], view));
+      lm.x = p.x;
+      lm.y = p.y;
       lm.peak = peaks[i].peak;
       lm.confidence_score = std::clamp(peaks[i].peak, 0.0, 1.0);
       lm.confidence = confidence_label(peaks[i].peak);
       lm.tier = table[i].tier;
-      result.landmarks.push_back(std::move(lm));
+      landmarks.push_back(std::move(lm));
     }
+    return landmarks;
+  }
 
-    // Stage 2: refine each landmark on a finer grid of the same (model) view.
-    if (!refine.empty()) {
-      t = Clock::now();
-      std::array<cv::Point2d, kNumLandmarks> start;
-      for (int i = 0; i < kNumLandmarks; ++i)
-        start[i] = {peaks[i].x / hm * width, peaks[i].y / hm * height};
-      const auto refined = refine_landmarks(refine, make_refine_grid(grey), start,
-                                            options.decoder, options.refine_passes);
-      for (int i = 0; i < kNumLandmarks; ++i) {
-        auto& lm = result.landmarks[i];
-        lm.refinement = LandmarkPrediction::Refinement{lm.x, lm.y, refined[i].peak, refined[i].applied,
-                                                       refined[i].moved_grid_px, refined[i].spread_grid_px};
-        const double x_view = refined[i].position.x;
-        lm.x = mirrored ? (width - 1) - x_view : x_view;
-        lm.y = refined[i].position.y;
-      }
-      result.refinement = "stage2";
-      result.timings_ms.emplace_back("stage2", ms_since(t));
+  // Stage 2: each landmark refined on a finer grid of the same (left-facing) view.
+  void refine_in_view(const LeftFacingView& view, const std::array<HeatmapPeak, kNumLandmarks>& peaks,
+                      PredictionResult& result) {
+    const auto t = Clock::now();
+    std::array<cv::Point2d, kNumLandmarks> start;
+    for (int i = 0; i < kNumLandmarks; ++i) start[i] = in_view(peaks[i], view);
+    const auto refined = refine_landmarks(refine, make_refine_grid(view.grey()), start,
+                                          options.decoder, options.refine_passes);
+    for (int i = 0; i < kNumLandmarks; ++i) {
+      auto& lm = result.landmarks[i];
+      lm.refinement = LandmarkPrediction::Refinement{lm.x, lm.y, refined[i].peak, refined[i].applied,
+                                                     refined[i].moved_grid_px, refined[i].spread_grid_px};
+      const cv::Point2d p = view.to_original(refined[i].position);
+      lm.x = p.x;
+      lm.y = p.y;
     }
+    result.refinement = "stage2";
+    result.timings_ms.emplace_back(TimedStage::Stage2, ms_since(t));
+  }
+
+  // Keys of the models that ran for `result`.
+  std::vector<std::string> models_that_ran(const PredictionResult& result) const {
+    std::vector<std::string> keys;
+    const bool stage0_ran = stage0_complete() && result.priors == "stage0";
     for (const auto& c : model_contracts())
-      if (models[static_cast<size_t>(c.key)] &&
-          (c.key == ModelKey::Stage1 || (stage0_ok && result.priors == "stage0")))
-        result.models_loaded.emplace_back(c.name);
-    for (const auto& name : refine_names) result.models_loaded.push_back(name);
-    result.timings_ms.emplace_back("total", ms_since(start));
-    return result;
+      if (models[static_cast<size_t>(c.key)] && (c.key == ModelKey::Stage1 || stage0_ran))
+        keys.emplace_back(c.name);
+    keys.insert(keys.end(), refine_names.begin(), refine_names.end());
+    return keys;
   }
 };
 
 Predictor::Predictor(PredictorOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
   check_threads(impl_->options.threads);  // a huge count crashes OpenCV's thread pool
-  cv::setNumThreads(impl_->options.threads > 0 ? impl_->options.threads : cv::getNumberOfCPUs());
+  // Process-wide (see PredictorOptions::threads): set only when asked, so that 0 does not
+  // undo what the application or another Predictor chose.
+  if (impl_->options.threads > 0) cv::setNumThreads(impl_->options.threads);
   if (impl_->options.verify_models) verify_model_manifest(impl_->options.model_dir);
   impl_->load_models();
 }
@@ -470,7 +491,7 @@ PredictionResult Predictor::predict(const std::filesystem::path& image_file) {
   LoadedImage image = load_image(image_file);
   const double load_ms = ms_since(t);
   PredictionResult result = predict(image);
-  result.timings_ms.insert(result.timings_ms.begin(), {"load_image", load_ms});
+  result.timings_ms.insert(result.timings_ms.begin(), {TimedStage::LoadImage, load_ms});
   return result;
 }
 
@@ -488,7 +509,7 @@ PredictionResult Predictor::predict(const LoadedImage& image) {
 }
 
 PredictionResult Predictor::predict_with_priors(const LoadedImage& image,
-                                                const LandmarkPositions& priors) {
+                                                const OriginalImageLandmarks& priors) {
   std::lock_guard lock(impl_->mutex);
   PredictionResult result = impl_->run(image, &priors);
   check_plausibility(result);

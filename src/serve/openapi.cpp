@@ -2,6 +2,8 @@
 // ApiServer::routes() and against the status codes the server really answers with.
 #include "cephtrace/serve.hpp"
 
+#include "cephtrace/version.hpp"
+
 namespace cephtrace {
 
 const std::string& ApiServer::openapi_json() {
@@ -9,7 +11,7 @@ const std::string& ApiServer::openapi_json() {
   "openapi": "3.0.3",
   "info": {
     "title": "CephTrace API",
-    "version": "0.1.0",
+    "version": ")json" CEPHTRACE_VERSION_STRING R"json(",
     "description": "Automatic cephalometric landmark detection (25 landmarks) and clinical analyses. Every error is {\"error\": {\"code\", \"message\"}}. When the server was started with --token, every /v1 call and this document need 'Authorization: Bearer <token>'."
   },
   "components": {

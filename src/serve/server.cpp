@@ -28,6 +28,7 @@
 #include "cephtrace/model_contract.hpp"
 #include "cephtrace/overlay.hpp"
 #include "cephtrace/serve.hpp"
+#include "cephtrace/version.hpp"
 
 #include "core/onnx_model.hpp"
 #include "download/sha256.hpp"
@@ -233,7 +234,7 @@ std::string png_of(const cv::Mat& rgb) {
 
 // Given landmarks (a predict result or ground-truth JSON) as a result to draw.
 PredictionResult drawable(const json& j, const cv::Mat& rgb) {
-  LandmarkSet set;
+  OriginalImageLandmarks set;
   try {
     set = landmarks_from_json(j);
   } catch (const std::exception& e) {
@@ -382,7 +383,7 @@ struct ApiServer::Impl {
     const double uptime =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return {{"status", "ok"},
-            {"version", "0.1.0"},
+            {"version", CEPHTRACE_VERSION_STRING},
             {"degraded", degraded},
             {"workers", queue->workers()},
             {"queue", {{"capacity", queue->capacity()}, {"waiting", queue->queued()},
@@ -469,7 +470,7 @@ struct ApiServer::Impl {
       o.pixel_spacing_mm = spacing_option(req);
       o.sn_scaled = bool_option(req, "sn_scale");
       o.allow_low_confidence = bool_option(req, "allow_low_confidence");
-      LandmarkSet set;
+      OriginalImageLandmarks set;
       try {
         set = landmarks_from_json(body);
       } catch (const std::exception& e) {
@@ -535,8 +536,6 @@ ApiServer::ApiServer(ServeOptions options) : impl_(std::make_unique<Impl>()) {
   if (o.workers < 1) throw std::invalid_argument("--workers must be at least 1");
   if (o.queue < 0) throw std::invalid_argument("--queue must not be negative");
   if (o.max_upload_bytes == 0) throw std::invalid_argument("--max-upload-mb must be positive");
-  if (o.predictor.threads <= 0)  // share the cores between the workers
-    o.predictor.threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / o.workers);
   for (int w = 0; w < o.workers; ++w)
     impl_->predictors.push_back(std::make_unique<WorkerPredictors>(o.predictor));
   impl_->models = describe_models(o.predictor.model_dir, impl_->predictors.front()->standard);

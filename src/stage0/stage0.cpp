@@ -197,7 +197,7 @@ void run_stage0_after_mask(const cv::Mat& proc512, const cv::Mat& mask512, cv::S
 }  // namespace stage0
 
 Stage0Output run_stage0(const cv::Mat& grey_native, Stage0Models& models,
-                        const Stage0Options& options) {
+                        const Stage0Options& options, const cv::Mat& profile_mask512) {
   Stage0Output out;
   for (const char* phase : kPhases) out.status[phase] = false;
   try {
@@ -215,8 +215,8 @@ Stage0Output run_stage0(const cv::Mat& grey_native, Stage0Models& models,
     {
       PhaseTimer timer(out, "0A");
       json details = {{"mask_nonzero_pixels", 0}, {"empty_mask_threshold", c::kEmptyMaskThreshold}};
-      if (!options.profile_mask512.empty()) {
-        mask = options.profile_mask512;
+      if (!profile_mask512.empty()) {
+        mask = profile_mask512;
       } else if (!models.profile) {
         details["error"] = "profile model not loaded";
       } else {

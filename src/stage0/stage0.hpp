@@ -36,9 +36,6 @@ struct Stage0Options {
   // attention channel is left zero (as for any absent landmark). Either way it is
   // listed in details["0E"]["anchors_defaulted"].
   bool render_defaulted_anchors = false;
-  // Phase 0A's mask for this very image when the caller already has it (the orientation
-  // check runs the profile model on both views); empty = run the profile model.
-  cv::Mat profile_mask512;
 };
 
 struct Stage0Output {
@@ -57,8 +54,10 @@ struct Stage0Output {
 };
 
 // Runs phases 0A–0E on an 8-bit grey image at native size that faces LEFT.
+// `profile_mask512` is Phase 0A's mask for this very image when the caller already has it
+// (the orientation check runs the profile model on both views); empty = run the profile model.
 // Never throws for bad image content; a failing phase is reported in status/details.
 Stage0Output run_stage0(const cv::Mat& grey_native, Stage0Models& models,
-                        const Stage0Options& options = {});
+                        const Stage0Options& options = {}, const cv::Mat& profile_mask512 = {});
 
 }  // namespace cephtrace

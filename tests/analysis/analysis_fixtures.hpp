@@ -22,8 +22,8 @@ inline cv::Point2d polar(cv::Point2d origin, double deg, double distance) {
 }
 
 // A right-facing image of the given profile-frame points, with 0.1 mm pixels.
-inline LandmarkSet profile_set(std::initializer_list<std::pair<int, cv::Point2d>> points) {
-  LandmarkSet set;
+inline OriginalImageLandmarks profile_set(std::initializer_list<std::pair<int, cv::Point2d>> points) {
+  OriginalImageLandmarks set;
   for (const auto& [idx, p] : points)
     set.points[idx] = cv::Point2d(400 + kPxPerMm * p.x, 1500 - kPxPerMm * p.y);
   set.pixel_spacing_mm = 1 / kPxPerMm;
@@ -31,14 +31,14 @@ inline LandmarkSet profile_set(std::initializer_list<std::pair<int, cv::Point2d>
 }
 
 // The same face flipped left–right in the image.
-inline LandmarkSet mirrored(LandmarkSet set) {
+inline OriginalImageLandmarks mirrored(OriginalImageLandmarks set) {
   for (auto& p : set.points)
     if (p) p->x = kImageWidth - p->x;
   return set;
 }
 
 // The same face rotated by `deg` about the image centre (a tilted head).
-inline LandmarkSet rotated(LandmarkSet set, double deg) {
+inline OriginalImageLandmarks rotated(OriginalImageLandmarks set, double deg) {
   const double r = deg * std::numbers::pi / 180, c = std::cos(r), s = std::sin(r);
   const cv::Point2d centre(kImageWidth / 2, kImageHeight / 2);
   for (auto& p : set.points)
@@ -51,9 +51,9 @@ inline LandmarkSet rotated(LandmarkSet set, double deg) {
 
 // A real annotation (CL-Detection 2023 labels of ISBI 2015 image 001, right-facing,
 // 0.1 mm/pixel): every canonical landmark but Pm.
-inline LandmarkSet isbi_001() {
+inline OriginalImageLandmarks isbi_001() {
   using namespace lm;
-  LandmarkSet set;
+  OriginalImageLandmarks set;
   const std::pair<int, cv::Point2d> pts[] = {
       {S, {835, 996}},          {N, {1473, 1029}},       {Or, {1318, 1272}},
       {Po, {623, 1238}},        {A, {1342, 1639}},       {B, {1373, 2029}},

@@ -27,7 +27,7 @@ double value(const AnalysisReport& r, std::string_view key) {
 }
 
 // S–N horizontal, 70 mm; A and B below N at the given S–N–A / S–N–B angles.
-LandmarkSet steiner_face(double sna_deg, double snb_deg) {
+OriginalImageLandmarks steiner_face(double sna_deg, double snb_deg) {
   const P s(0, 0), n(70, 0);
   // From N, S lies at 180°; rotating down (clockwise) by SNA gives the direction of A.
   return profile_set(
@@ -59,7 +59,7 @@ TEST(Steiner, ClassTwoAndThreeInterpretation) {
 }
 
 // S–N and FH horizontal; mandibular plane descending 32° forwards; incisors placed by angle.
-LandmarkSet dental_face() {
+OriginalImageLandmarks dental_face() {
   const P n(70, 0), go(0, -60), u1(75, -70), l1(73, -72);
   const P b = polar(n, 180 + 80, 100);  // SNB 80: N–B points up at 80° from B
   return profile_set({{S, {0, 0}},
@@ -282,7 +282,7 @@ TEST(Availability, MeasuresBeyondTheLandmarksAreListedWithReasons) {
 }
 
 TEST(Availability, EmptySetGivesNoNumbersAndNoCrash) {
-  const auto r = analyze(LandmarkSet{});
+  const auto r = analyze(OriginalImageLandmarks{});
   EXPECT_TRUE(r.measurements.empty());
   EXPECT_EQ(r.not_available.size(), measurement_keys().size() + 3);
   EXPECT_FALSE(r.facing.has_value());
@@ -330,7 +330,7 @@ TEST(Units, OptionSpacingOverridesTheSetsOwn) {
   EXPECT_NEAR(value(r, "U1-NA_mm"), 8, kTol);
   EXPECT_TRUE(r.warnings.empty());
   o.pixel_spacing_mm = -1;
-  EXPECT_THROW(analyze(LandmarkSet{}, o), std::invalid_argument);
+  EXPECT_THROW(analyze(OriginalImageLandmarks{}, o), std::invalid_argument);
 }
 
 }  // namespace

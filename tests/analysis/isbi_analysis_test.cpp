@@ -16,16 +16,16 @@ constexpr int kIsbiOrder[19] = {
     lm::S,      lm::N,      lm::Or, lm::Po, lm::A,  lm::B,        lm::Pog, lm::Me,  lm::Gn, lm::Go,
     lm::L1_tip, lm::U1_tip, lm::UL, lm::LL, lm::Sn, lm::Pog_soft, lm::PNS, lm::ANS, lm::Ar};
 
-std::vector<LandmarkSet> read_senior(const std::filesystem::path& csv) {
+std::vector<OriginalImageLandmarks> read_senior(const std::filesystem::path& csv) {
   std::ifstream in(csv);
   std::string line;
   std::getline(in, line);  // header
-  std::vector<LandmarkSet> sets;
+  std::vector<OriginalImageLandmarks> sets;
   while (std::getline(in, line)) {
     std::stringstream row(line);
     std::string cell;
     std::getline(row, cell, ',');  // image name
-    LandmarkSet set;
+    OriginalImageLandmarks set;
     for (int idx : kIsbiOrder) {
       std::getline(row, cell, ',');
       const double x = std::stod(cell);

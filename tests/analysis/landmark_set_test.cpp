@@ -2,6 +2,7 @@
 #include <fstream>
 
 #include "cephtrace/analysis.hpp"
+#include "cephtrace/evaluate.hpp"
 #include "test_support.hpp"
 
 namespace cephtrace {
@@ -122,6 +123,31 @@ TEST(LandmarkSetJson, FileErrorsNameTheFile) {
   const auto good = dir / "good.json";
   std::ofstream(good) << R"({"S": [1, 2], "N": [3, 4]})";
   EXPECT_EQ(load_landmark_sets(good).size(), 1u);
+}
+
+// The analyses read ground truth with the evaluation's reader: the same aliases, the same checks.
+TEST(LandmarkSetJson, GroundTruthIsReadAsEvaluateReadsIt) {
+  const auto set = landmarks_from_json({{"sella", {100, 200}}, {"N", {300, 210}}});
+  EXPECT_EQ(*set.points[lm::S], cv::Point2d(100, 200));
+  EXPECT_NE(error_of({{"S", {-5, 2}}}).find("negative coordinate"), std::string::npos);
+  EXPECT_NE(error_of({{"S", {1, 2}}, {"sella", {1, 2}}}).find("both give landmark S"), std::string::npos);
+  EXPECT_NE(error_of({{"S", {900, 2}}, {"_image_size", {800, 600}}}).find("outside the 800x600 image"),
+            std::string::npos);
+}
+
+// And predict results with the evaluation's: an entry by index alone is accepted by both.
+TEST(LandmarkSetJson, PredictResultIsReadAsEvaluateReadsIt) {
+  const json r = {{"source", "x/7.png"}, {"landmarks", {{{"index", lm::N}, {"x", 3}, {"y", 4}}}}};
+  EXPECT_EQ(*landmarks_from_json(r).points[lm::N], cv::Point2d(3, 4));
+  const auto p = predictions_from_json(r, "r.json");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0].stem(), "7");
+  ASSERT_EQ(p[0].landmarks.size(), 1u);
+  EXPECT_EQ(p[0].landmarks[0].name, "N");
+  auto bad = r;
+  bad["pixel_spacing_mm"] = "0.1";
+  EXPECT_NE(error_of(bad).find("pixel_spacing_mm must be a number"), std::string::npos);
+  EXPECT_THROW(predictions_from_json(bad, "r.json"), GroundTruthError);
 }
 
 TEST(LandmarkSetJson, FromPredictionResult) {

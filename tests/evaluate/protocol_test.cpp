@@ -58,6 +58,31 @@ TEST(IsbiProtocol, ShiftOfTenPixelsIsOneMillimetreEverywhere) {
   EXPECT_NE(md.find("| 10 | Go | 1.00 | 100.0 % | 0.60, 0.80 | 1.00 | 100.0 % | 0.60, 0.80 |"), std::string::npos) << md;
 }
 
+// A translation changes no clinical measure: every error is 0, every reading agrees, and n
+// counts the images whose labels give the measure (U1_root only in the CL-2023 labels).
+TEST(IsbiProtocol, MeasuresOfShiftedTruthAreUnchanged) {
+  CEPHTRACE_REQUIRE_ISBI(data);
+  IsbiProtocolOptions o;
+  o.data_dir = data;
+  o.bootstrap_resamples = 0;
+  o.measures = true;
+  const auto r = run_isbi_protocol(shifted_truth(data, 6, 8), o);
+  ASSERT_FALSE(r.test1.measures.empty());
+  for (const auto& m : r.test1.measures) {
+    EXPECT_NEAR(m.abs_error.mre, 0.0, 1e-9) << m.key;
+    EXPECT_EQ(m.same_interpretation, m.abs_error.n) << m.key;
+    EXPECT_EQ(m.missing_in_prediction, 0u) << m.key;
+    EXPECT_EQ(m.abs_error.n + m.missing_in_truth, 150u) << m.key;
+    if (m.key == "SNA") {
+      EXPECT_EQ(m.abs_error.n, 150u);
+    }
+    if (m.key == "U1-SN") {
+      EXPECT_EQ(m.abs_error.n, 105u);
+    }
+  }
+  EXPECT_NE(to_markdown(r).find("Clinical measures"), std::string::npos);
+}
+
 TEST(IsbiProtocol, InterObserverDifferenceMatchesTheDataSetDescription) {
   CEPHTRACE_REQUIRE_ISBI(data);
   IsbiProtocolOptions o;

@@ -2,6 +2,7 @@
 // real tensor contracts) and, when present, real ISBI images and the shipped models.
 #include "cephtrace/predictor.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <thread>
@@ -47,6 +48,40 @@ void expect_complete_result(const PredictionResult& r, const cv::Size& size) {
     ASSERT_TRUE(r.stage0_status.contains(phase)) << phase;
     ASSERT_TRUE(r.stage0_details.contains(phase)) << phase;
     EXPECT_TRUE(nlohmann::json::parse(r.stage0_details.at(phase)).is_object()) << phase;
+  }
+}
+
+// OpenCV's thread count is process-wide: a Predictor sets it when asked (threads > 0) and
+// otherwise leaves what the process chose.
+TEST(Predictor, ThreadsSetsTheProcessWideCountOnlyWhenAsked) {
+  auto o = options_for("models");
+  o.threads = 1;
+  Predictor one(o);
+  EXPECT_EQ(cv::getNumThreads(), 1);
+  o.threads = 0;
+  Predictor unset(o);
+  EXPECT_EQ(cv::getNumThreads(), 1);
+  cv::setNumThreads(-1);  // OpenCV's default again, for the other tests
+}
+
+// "timings_ms" in the JSON keeps its keys: the stage names, in run order.
+TEST(Predictor, TimingsAreKeyedByStageNamesInRunOrder) {
+  const std::vector<std::string> run_order{"load_image", "framing", "orientation", "stage0_0A",
+                                           "stage0_0B", "stage0_0C", "stage0_0D", "stage0_0E",
+                                           "stage0", "stage1_preprocess", "stage1", "stage2", "total"};
+  const auto file = test::temp_dir() / "ceph.png";
+  cv::imwrite(file.string(), test::synthetic_cephalogram({600, 700}));
+  Predictor predictor(options_for("models"));
+  const auto timings = to_json(predictor.predict(file))["timings_ms"];
+  std::vector<std::string> keys;
+  for (const auto& [key, ms] : timings.items()) keys.push_back(key);
+  for (const char* always : {"load_image", "framing", "orientation", "stage0_0A", "stage0",
+                             "stage1_preprocess", "stage1", "total"})
+    EXPECT_NE(std::find(keys.begin(), keys.end(), always), keys.end()) << always;
+  auto at = run_order.begin();
+  for (const auto& key : keys) {
+    at = std::find(at, run_order.end(), key);
+    EXPECT_NE(at, run_order.end()) << key << " unknown or out of order";
   }
 }
 
@@ -251,8 +286,8 @@ TEST(Predictor, GivenPriorsDriveStage1AndMapBackToTheImage) {
     o.orientation = orientation;
     Predictor predictor(o);
     const cv::Mat flat(512, 768, CV_8UC3, cv::Scalar(100, 100, 100));
-    LandmarkPositions priors{};
-    priors[lm::Me] = cv::Point2d(300.0, 200.0);
+    OriginalImageLandmarks priors{};
+    priors.points[lm::Me] = cv::Point2d(300.0, 200.0);
     const auto r = predictor.predict_with_priors(from_mat(flat), priors);
     EXPECT_EQ(r.priors, "given");
     EXPECT_FALSE(r.degraded);

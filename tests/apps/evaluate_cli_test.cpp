@@ -1,0 +1,41 @@
+// `cephtrace evaluate --measures`: the clinical-measure table in the Markdown and JSON reports.
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "test_support.hpp"
+
+namespace cephtrace {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(EvaluateCli, MeasuresAddTheClinicalMeasureTable) {
+  const auto dir = test::temp_dir();
+  fs::create_directories(dir / "gt");
+  // S–N horizontal, A straight below N: SNA 90° in truth. The prediction moves A 100 px
+  // forward at 400 px below N: SNA 90° + atan(100 / 400) = 104.04°, an error of 14.04°.
+  std::ofstream(dir / "gt" / "7.json")
+      << R"({"S": [300, 800], "N": [1000, 800], "A": [1000, 1200], "_pixel_spacing_mm": 0.1})";
+  std::ofstream(dir / "pred.json")
+      << R"({"source": "images/7.jpg", "landmarks": [{"name": "S", "x": 300, "y": 800},)"
+         R"( {"name": "N", "x": 1000, "y": 800}, {"name": "A", "x": 1100, "y": 1200}]})";
+  const auto run = test::run_cephtrace("evaluate --quiet --measures --gt-dir '" + (dir / "gt").string() +
+                                       "' --predictions '" + (dir / "pred.json").string() + "' --output '" +
+                                       (dir / "report.json").string() + "' --markdown '" +
+                                       (dir / "report.md").string() + "'");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string md = test::read_text(dir / "report.md");
+  EXPECT_NE(md.find("| Steiner | SNA | deg | 1 | 14.04 |"), std::string::npos) << md;
+  const auto j = nlohmann::json::parse(test::read_text(dir / "report.json"));
+  ASSERT_TRUE(j.contains("measures"));
+  EXPECT_EQ(j["measures"][0]["key"], "SNA");
+  EXPECT_NEAR(j["measures"][0]["mean_abs_error"].get<double>(), 14.036, 1e-3);
+  // 90° and 104° are both above 82 ± 2°: the same reading, "prognathic maxilla".
+  EXPECT_EQ(j["measures"][0]["same_interpretation"], 1);
+}
+
+}  // namespace
+}  // namespace cephtrace
