@@ -12,6 +12,8 @@ PACKAGES=(
   libcurl4-openssl-dev     # download-weights
   libjpeg-dev              # corrupt-JPEG warnings (libjpeg itself; OpenCV ignores them)
   python3 python3-numpy python3-onnx python3-opencv python3-pil  # fixture models, checks
+  python3-dev pybind11-dev python3-pybind11 python3-setuptools python3-pip python3-venv
+  python3-pytest           # `import cephtrace` (pybind11), pip install . and its tests
   python3-torch python3-scipy  # training code (CI runs a training smoke test)
   libcpp-httplib-dev       # cephtrace serve (HTTP server)
   nodejs chromium chromium-driver  # the viewer's end-to-end test in headless Chromium

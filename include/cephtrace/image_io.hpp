@@ -35,8 +35,12 @@ struct LoadedImage {
 LoadedImage load_image(const std::filesystem::path& path);
 // Decodes an encoded image (any supported format incl. DICOM) from memory.
 LoadedImage decode_image(std::span<const uint8_t> bytes, const std::string& source_name = "<memory>");
-// Wraps an already-decoded image (8/16-bit, 1/3/4 channels; 3/4 channels are BGR(A) as in OpenCV).
-LoadedImage from_mat(const cv::Mat& image, const std::string& source_name = "<memory>");
+// Colour channel order of an in-memory image: OpenCV's BGR(A), or RGB(A) as NumPy/PIL images.
+enum class ChannelOrder { BGR, RGB };
+// Wraps an already-decoded image (8/16-bit, 1/3/4 channels). Reads `image` and never keeps
+// a reference to it (a caller's buffer can be wrapped without copying).
+LoadedImage from_mat(const cv::Mat& image, const std::string& source_name = "<memory>",
+                     ChannelOrder order = ChannelOrder::BGR);
 
 // File extensions a folder run picks up (lower case, with dot).
 bool is_supported_image_extension(const std::filesystem::path& path);

@@ -73,7 +73,7 @@ cv::Mat imdecode_or_empty(std::span<const uint8_t> bytes, int flags) {
 
 }  // namespace
 
-LoadedImage from_mat(const cv::Mat& image, const std::string& source_name) {
+LoadedImage from_mat(const cv::Mat& image, const std::string& source_name, ChannelOrder order) {
   if (image.empty()) fail(source_name, "empty image");
   if (image.depth() != CV_8U && image.depth() != CV_16U)
     fail(source_name, "unsupported pixel type (expected 8- or 16-bit unsigned)");
@@ -86,13 +86,16 @@ LoadedImage from_mat(const cv::Mat& image, const std::string& source_name) {
   out.source = source_name;
   cv::Mat m = image;
   if (cn == 4) {
-    cv::cvtColor(m, m, cv::COLOR_BGRA2BGR);  // alpha carries no anatomy
+    cv::cvtColor(m, m, cv::COLOR_BGRA2BGR);  // alpha carries no anatomy (channel order kept)
     out.notes.push_back("alpha channel dropped");
   }
   if (m.depth() != CV_8U) m = scale_to_8bit(m, out.notes);
   if (m.channels() == 1) {
     out.grey = m.clone();
     cv::cvtColor(m, out.rgb, cv::COLOR_GRAY2RGB);
+  } else if (order == ChannelOrder::RGB) {
+    out.rgb = m.data == image.data ? m.clone() : m;  // never share the caller's buffer
+    cv::cvtColor(m, out.grey, cv::COLOR_RGB2GRAY);
   } else {
     cv::cvtColor(m, out.rgb, cv::COLOR_BGR2RGB);
     cv::cvtColor(m, out.grey, cv::COLOR_BGR2GRAY);

@@ -222,6 +222,20 @@ TEST(FromMat, ConvertsOpenCvLayouts) {
   EXPECT_THROW(from_mat(cv::Mat(31, 300, CV_8UC1, cv::Scalar(0))), ImageError);
 }
 
+TEST(FromMat, RgbOrderGivesTheSameImageAsBgr) {
+  const cv::Mat bgr = pattern(300, 300, CV_8UC3);
+  const cv::Mat rgb = bgr_to_rgb(bgr);
+  const LoadedImage from_bgr = from_mat(bgr, "bgr");
+  const LoadedImage from_rgb = from_mat(rgb, "rgb", ChannelOrder::RGB);
+  EXPECT_EQ(max_diff(from_rgb.rgb, from_bgr.rgb), 0);
+  EXPECT_EQ(max_diff(from_rgb.grey, from_bgr.grey), 0);
+  EXPECT_NE(from_rgb.rgb.data, rgb.data);  // a copy: the caller's buffer is not kept
+
+  cv::Mat rgba;
+  cv::cvtColor(rgb, rgba, cv::COLOR_RGB2RGBA);
+  EXPECT_EQ(max_diff(from_mat(rgba, "rgba", ChannelOrder::RGB).rgb, from_bgr.rgb), 0);
+}
+
 TEST(SupportedExtensions, CaseInsensitiveList) {
   for (const char* name : {"a.jpg", "a.JPEG", "b.png", "c.Bmp", "d.tif", "e.TIFF", "f.dcm", "g.DCM"})
     EXPECT_TRUE(is_supported_image_extension(name)) << name;

@@ -1,0 +1,143 @@
+"""The Predictor: the reference README's example, files vs arrays, result fields, to_dict."""
+import contextlib
+import io
+import json
+import subprocess
+
+import cv2
+import numpy as np
+import pytest
+
+import cephtrace
+from conftest import MODELS, ROOT, SAMPLE, cli_binary, positions
+
+CANONICAL_25 = ["S", "N", "Or", "Po", "ANS", "PNS", "A", "B", "Pog", "Gn", "Me", "Go", "Ar", "Co",
+                "U1_tip", "U1_root", "L1_tip", "L1_root", "UL", "LL", "Pm", "Ba", "Pog_soft",
+                "Sn", "Prn"]
+
+
+def test_reference_readme_example_runs_unchanged(monkeypatch):
+    # The reference README's example, word for word but for the image path; model_dir
+    # "models/" is relative, as there, so it runs from the repository root.
+    monkeypatch.chdir(ROOT)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        from cephtrace import CephTracePredictor
+
+        predictor = CephTracePredictor(model_dir="models/")
+        result = predictor.predict("samples/isbi2015_151.jpg")
+
+        print(f"Image: {result.original_width} x {result.original_height}")
+        print(f"Degraded: {result.degraded}")
+        for lm in result.landmarks:
+            print(
+                f"  {lm.name:<10} ({lm.x:.1f}, {lm.y:.1f}) "
+                f"confidence={lm.confidence_label} (peak={lm.peak:.2f})"
+            )
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "Image: 1935 x 2400"
+    assert lines[1] == "Degraded: False"
+    assert [line.split()[0] for line in lines[2:]] == CANONICAL_25
+    assert all("confidence=" in line for line in lines[2:])
+    assert cephtrace.CephTracePredictor is cephtrace.Predictor
+
+
+def test_result_fields(jpg_result):
+    r = jpg_result
+    assert (r.original_width, r.original_height) == (1935, 2400)
+    assert r.source == str(SAMPLE)
+    assert [lm.name for lm in r.landmarks] == CANONICAL_25
+    assert [lm.index for lm in r.landmarks] == list(range(25))
+    for lm in r.landmarks:
+        assert 0 <= lm.x < r.original_width and 0 <= lm.y < r.original_height
+        assert lm.confidence_label == lm.confidence in ("high", "medium", "low")
+        assert lm.tier in ("high", "medium", "low")
+    assert r.orientation in ("left", "right")
+    assert set(r.stage0_status) == {"0A", "0B", "0C", "0D", "0E"}
+    assert r.stage0_details == r.to_dict()["stage0_details"]
+    assert "applied" in r.framing  # tried by default
+    assert r.timings_ms["total"] > 0
+    assert "stage1" in r.models_loaded
+    assert r.landmark("Me").y == r.landmarks[CANONICAL_25.index("Me")].y
+    with pytest.raises(KeyError, match="no landmark named 'Xx'"):
+        r.landmark("Xx")
+    # Stage 2 runs with the shipped models and says where each landmark came from.
+    assert r.refinement == "stage2"
+    assert all(lm.refinement is not None for lm in r.landmarks)
+
+
+def test_to_dict_is_the_predict_json_of_the_cli(jpg_result, tmp_path):
+    out = tmp_path / "cli.json"
+    subprocess.run([str(cli_binary()), "predict", "--image", str(SAMPLE), "--model-dir", str(MODELS),
+                    "--output", str(out), "--quiet"], check=True)
+    cli = json.loads(out.read_text())
+    mine = jpg_result.to_dict()
+    assert list(mine) == list(cli)  # same keys, same order
+    assert set(mine.pop("timings_ms")) == set(cli.pop("timings_ms"))  # times differ run to run
+    assert mine == cli
+    assert json.loads(jpg_result.to_json()) == jpg_result.to_dict()
+
+
+def test_grey_array_gives_the_landmarks_of_the_file(predictor, grey, png_result):
+    from_array = predictor.predict(grey)
+    assert from_array.source == "<array>"
+    assert positions(from_array) == positions(png_result)
+
+
+def test_rgb_and_rgba_arrays(predictor, grey, png_result):
+    rgb = np.ascontiguousarray(np.dstack([grey, grey, grey]))
+    assert positions(predictor.predict(rgb)) == positions(png_result)
+    rgba = np.dstack([grey, grey, grey, np.full_like(grey, 255)])
+    assert positions(predictor.predict(rgba)) == positions(png_result)
+
+
+def test_colour_array_is_read_as_rgb(grey, tmp_path):
+    # Stage 1 alone reads the RGB pixels only (Stage 0 and orientation read a grey decode, whose
+    # rounding differs between a PNG file and an array), so the two must agree exactly here,
+    # and the same pixels in BGR order must not.
+    rgb = np.dstack([grey, (grey * 0.8).astype(np.uint8), grey // 2])
+    png = tmp_path / "tinted.png"
+    assert cv2.imwrite(str(png), rgb[:, :, ::-1])  # OpenCV writes BGR
+    p = cephtrace.Predictor(str(MODELS), priors="zero", orientation="left", framing=False,
+                            refine_passes=0)
+    from_file = positions(p.predict(png))
+    assert positions(p.predict(rgb)) == from_file
+    assert positions(p.predict(np.ascontiguousarray(rgb[:, :, ::-1]))) != from_file
+
+
+def test_uint16_array_is_scaled_like_a_16_bit_file(predictor, grey, png_result):
+    assert grey.min() == 0 and grey.max() == 255  # so 257 * v scales back to v exactly
+    deep = grey.astype(np.uint16) * 257
+    assert positions(predictor.predict(deep)) == positions(png_result)
+
+
+def test_row_padded_view_needs_no_copy(predictor, grey, png_result):
+    # A crop of a wider buffer: rows are contiguous, the row stride is not the width.
+    wide = np.zeros((grey.shape[0], grey.shape[1] + 13), np.uint8)
+    wide[:, : grey.shape[1]] = grey
+    view = wide[:, : grey.shape[1]]
+    assert not view.flags.c_contiguous
+    assert positions(predictor.predict(view)) == positions(png_result)
+
+
+def test_encoded_bytes_and_pathlike(predictor, grey_png, png_result):
+    assert positions(predictor.predict(grey_png.read_bytes())) == positions(png_result)
+    assert positions(predictor.predict(grey_png)) == positions(png_result)  # pathlib.Path
+
+
+def test_pixel_spacing_is_carried_into_the_result(predictor, grey):
+    r = predictor.predict(grey, pixel_spacing_mm=0.1)
+    assert r.pixel_spacing_mm == 0.1
+    assert r.to_dict()["pixel_spacing_mm"] == 0.1
+
+
+def test_options_reach_the_engine(grey):
+    p = cephtrace.Predictor(str(MODELS), refine_passes=0, decoder="dark", orientation="left",
+                            framing=False, threads=1)
+    r = p.predict(grey)
+    assert r.refinement == "none" and r.decoder == "dark"
+    assert r.orientation == "left" and not r.orientation_detected
+    assert r.framing is None
+    assert all(lm.refinement is None for lm in r.landmarks)
+    assert p.model_dir == MODELS
+    assert "stage1" in p.loaded_models and p.stage0_available and p.missing_models == {}
