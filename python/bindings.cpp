@@ -205,7 +205,7 @@ PredictorOptions make_options(const py::object& model_dir, int threads, bool str
                               const std::string& decoder, bool reference_exact,
                               const std::optional<std::string>& orientation,
                               const std::string& priors, int refine_passes, bool verify_models,
-                              bool framing) {
+                              bool framing, bool anatomy_gate) {
   PredictorOptions o;
   o.model_dir = model_dir.is_none() ? default_model_dir() : to_path(model_dir);
   o.threads = threads;
@@ -224,6 +224,7 @@ PredictorOptions make_options(const py::object& model_dir, int threads, bool str
   o.refine_passes = refine_passes;
   o.verify_models = verify_models;
   o.framing = framing;
+  o.anatomy_gate = anatomy_gate;
   return o;
 }
 
@@ -440,6 +441,8 @@ PYBIND11_MODULE(_cephtrace, m) {
                     "the reference package's name for confidence")
       .def_property_readonly("tier", [](const LandmarkPrediction& l) { return std::string(tier_name(l.tier)); })
       .def_readonly("refinement", &LandmarkPrediction::refinement, "Stage 2's refinement, or None")
+      .def_readonly("relocated", &LandmarkPrediction::relocated,
+                    "True when the anatomical gate moved Stage 1's answer (confidence is then 'low')")
       .def("__repr__", &landmark_repr);
 
   py::class_<PredictionResult>(m, "PredictionResult",
@@ -489,7 +492,7 @@ Loads the models once; predict() then finds the 25 landmarks on any number of im
 
 Predictor(model_dir=None, *, threads=0, strict=False, use_gpu=False, decoder='reference',
           reference_exact=False, orientation=None, priors='stage0', refine_passes=1,
-          verify_models=True, framing=True)
+          verify_models=True, framing=True, anatomy_gate=True)
 
 model_dir: a folder with stage0/, stage1/ (and stage2/) models; None: $CEPHTRACE_MODEL_DIR,
 ./models, or the models installed with the package. The options are those of
@@ -500,9 +503,10 @@ Raises ModelError (naming the file) when a model is missing or unusable.)doc")
       .def(py::init([](const py::object& model_dir, int threads, bool strict, bool use_gpu,
                        const std::string& decoder, bool reference_exact,
                        const std::optional<std::string>& orientation, const std::string& priors,
-                       int refine_passes, bool verify_models, bool framing) {
+                       int refine_passes, bool verify_models, bool framing, bool anatomy_gate) {
              PredictorOptions o = make_options(model_dir, threads, strict, use_gpu, decoder, reference_exact,
-                                               orientation, priors, refine_passes, verify_models, framing);
+                                               orientation, priors, refine_passes, verify_models, framing,
+                                               anatomy_gate);
              py::gil_scoped_release no_gil;
              return std::make_unique<Predictor>(std::move(o));
            }),
@@ -513,7 +517,8 @@ Raises ModelError (naming the file) when a model is missing or unusable.)doc")
            py::arg("orientation") = py::none(),
            py::arg("priors") = defaults.priors == PriorSource::Zero ? "zero" : "stage0",
            py::arg("refine_passes") = defaults.refine_passes,
-           py::arg("verify_models") = defaults.verify_models, py::arg("framing") = defaults.framing)
+           py::arg("verify_models") = defaults.verify_models, py::arg("framing") = defaults.framing,
+           py::arg("anatomy_gate") = defaults.anatomy_gate)
       .def("predict", &predict, py::arg("image"), py::kw_only(), py::arg("pixel_spacing_mm") = py::none(),
            R"doc(
 The landmarks of one image: a file path (str or os.PathLike; JPEG, PNG, BMP, TIFF, DICOM),

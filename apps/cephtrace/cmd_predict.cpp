@@ -1,4 +1,5 @@
 // `cephtrace predict`: landmarks for one image or a folder of images.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -7,6 +8,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "cephtrace/analysis.hpp"
 #include "cephtrace/batch.hpp"
@@ -26,6 +29,7 @@ struct PredictArgs {
   ModelArgs model;
   std::string image, image_dir, output, overlay;
   bool visualize = false, quiet = false, reference_exact = false, analyze = false, resume = false;
+  int jobs = 1;
   std::string orientation = "auto";
   std::optional<double> pixel_spacing;
 };
@@ -136,7 +140,7 @@ nlohmann::ordered_json read_progress(const fs::path& file) {
   return done;
 }
 
-int run_folder(Predictor& predictor, const PredictArgs& a) {
+int run_folder(const std::vector<Predictor*>& predictors, const PredictArgs& a) {
   const auto listing = list_images(a.image_dir);
   const auto& files = listing.images;
   if (files.empty() && listing.skipped.empty())
@@ -184,7 +188,7 @@ int run_folder(Predictor& predictor, const PredictArgs& a) {
     todo.push_back(file);
     number.push_back(n);
   }
-  const auto summary = run_batch(predictor, todo, batch_options(a), [&](const BatchItem& item) {
+  const auto summary = run_batch(predictors, todo, batch_options(a), [&](const BatchItem& item) {
     const std::string prefix =
         "[" + std::to_string(number[item.index]) + "/" + std::to_string(total) + "] " + item.image.filename().string();
     try {
@@ -243,6 +247,11 @@ CommandRunner add_predict_command(CLI::App& app) {
   cmd->add_flag("--resume", args->resume,
                 "Folder runs: skip the images already finished by an earlier, interrupted run "
                 "(read from <output>.partial.jsonl, which a folder run appends each result to)");
+  cmd->add_option("--jobs", args->jobs,
+                  "Folder runs: images predicted at once, each by its own copy of the models "
+                  "(memory grows with each); with --threads 0 each gets cores/jobs threads. "
+                  "Reading and writing overlap the inference either way")
+      ->check(CLI::Range(1, 64));
   cmd->add_flag("--strict", args->model.strict,
                 "Fail instead of running degraded when a Stage 0 model is missing");
   cmd->add_flag("--quiet", args->quiet, "Do not print the landmark tables");
@@ -265,8 +274,19 @@ CommandRunner add_predict_command(CLI::App& app) {
       std::cerr << "cephtrace predict: give --image FILE or --image-dir FOLDER (see --help)\n";
       return 2;
     }
-    Predictor predictor = load_predictor(make_options(*args));
-    return args->image_dir.empty() ? run_single(predictor, *args) : run_folder(predictor, *args);
+    PredictorOptions options = make_options(*args);
+    const int jobs = args->image_dir.empty() ? 1 : args->jobs;
+    // Parallel images share the cores: each job's OpenCV pool gets its share, unless --threads
+    // says otherwise (the pool is process-wide).
+    if (jobs > 1 && options.threads == 0)
+      options.threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / jobs);
+    std::vector<Predictor> predictors;
+    predictors.push_back(load_predictor(options));  // warns once about missing models
+    while (static_cast<int>(predictors.size()) < jobs) predictors.emplace_back(options);
+    if (args->image_dir.empty()) return run_single(predictors.front(), *args);
+    std::vector<Predictor*> workers;
+    for (auto& p : predictors) workers.push_back(&p);
+    return run_folder(workers, *args);
   };
 }
 

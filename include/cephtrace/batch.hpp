@@ -43,14 +43,23 @@ struct BatchSummary {
   double seconds = 0;  // wall time of the whole run
 };
 
-// Predicts every image in list order and calls `on_item` once for each, on the calling
-// thread, in list order. An image that fails (unreadable, refused by a limit, a model error)
-// is reported to `on_item` with its error, and the run goes on; an exception `on_item` throws
-// ends the run. The results carry "load_image" in their timings, as Predictor::predict(path).
-// Images run one after another: a Predictor serialises its calls and OpenCV already spreads
-// each one over the cores, so running several at once would need one Predictor (one set of
-// models in memory) per job; a `jobs` option would keep this callback's contract.
+// Predicts every image and calls `on_item` once for each, on the calling thread, in list
+// order. An image that fails (unreadable, refused by a limit, a model error) is reported to
+// `on_item` with its error, and the run goes on; an exception `on_item` throws ends the run
+// (the images in flight finish first). The results carry "load_image" in their timings, as
+// Predictor::predict(path).
+//
+// Reading and predicting run on worker threads, one per Predictor given, while `on_item`
+// (writing files, say) runs on the calling thread: with one Predictor the next image is read
+// and predicted while the last one is written; with several, that many images are in flight
+// at once. A Predictor serialises its own calls, so parallel images need one Predictor (one
+// set of models in memory) each; set PredictorOptions::threads so that jobs x threads fits the
+// cores (OpenCV's thread pool is process-wide).
 BatchSummary run_batch(Predictor& predictor, const std::vector<std::filesystem::path>& images,
+                       const BatchOptions& options = {},
+                       const std::function<void(const BatchItem&)>& on_item = {});
+BatchSummary run_batch(const std::vector<Predictor*>& predictors,
+                       const std::vector<std::filesystem::path>& images,
                        const BatchOptions& options = {},
                        const std::function<void(const BatchItem&)>& on_item = {});
 

@@ -120,6 +120,32 @@ TEST(PredictCli, BatchContinuesPastBadFilesAndReportsThem) {
   EXPECT_TRUE(j.contains((images / "c.jpg").string()));
 }
 
+// --jobs 3: three images at once, the same JSON and the same progress lines, in name order.
+TEST(PredictCli, JobsGiveTheSameResultsAsOneAtATime) {
+  const auto dir = test::temp_dir();
+  const auto images = dir / "images";
+  fs::create_directories(images);
+  for (const char* name : {"a.png", "b.png", "c.png", "d.png"}) write_good_image(images, name);
+  write_text(images / "broken.png", "broken");
+  auto run = [&](const std::string& jobs, const std::string& out) {
+    const auto r = test::run_cephtrace("predict --image-dir " + images.string() + models_arg() +
+                                       "--quiet --jobs " + jobs + " --output " + (dir / out).string());
+    EXPECT_EQ(r.exit_code, 1) << r.err;  // broken.png
+    return std::make_pair(nlohmann::json::parse(read_text(dir / out)), r.err);
+  };
+  const auto [one, one_err] = run("1", "one.json");
+  const auto [three, three_err] = run("3", "three.json");
+  ASSERT_EQ(one.size(), 4u);
+  for (const auto& [image, result] : one.items()) {
+    ASSERT_TRUE(three.contains(image)) << image;
+    EXPECT_EQ(three[image]["landmarks"], result["landmarks"]) << image;
+  }
+  // The progress lines come in name order: [1/5] a.png ... [5/5] d.png.
+  EXPECT_LT(three_err.find("a.png"), three_err.find("broken.png FAILED")) << three_err;
+  EXPECT_LT(three_err.find("broken.png FAILED"), three_err.find("d.png")) << three_err;
+  EXPECT_NE(three_err.find("[5/5]"), std::string::npos) << three_err;
+}
+
 TEST(PredictCli, BatchOverlaysGoToTheOutputFolder) {
   const auto dir = test::temp_dir();
   const auto images = dir / "images";

@@ -3,6 +3,8 @@
 
 #include <fstream>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>
@@ -99,6 +101,52 @@ TEST(Batch, AnExceptionFromTheCallbackEndsTheRun) {
                          }),
                std::runtime_error);
   EXPECT_EQ(calls, 1);
+}
+
+// Several Predictors (jobs) predict images at once; the callback still sees every image once,
+// in list order, with the answer one Predictor alone gives.
+TEST(Batch, SeveralPredictorsGiveTheSameAnswersInListOrder) {
+  const fs::path dir = test::temp_dir();
+  std::vector<fs::path> images;
+  for (int i = 0; i < 7; ++i) {
+    images.push_back(dir / ("img" + std::to_string(i) + ".png"));
+    if (i == 3) {
+      std::ofstream(images.back()) << "not an image";
+      continue;
+    }
+    cv::imwrite(images.back().string(), test::synthetic_cephalogram({280 + 20 * i, 360 + 10 * i}));
+  }
+  auto landmarks_of = [&](const std::vector<Predictor*>& predictors) {
+    std::vector<std::string> seen;
+    run_batch(predictors, images, {}, [&](const BatchItem& item) {
+      EXPECT_EQ(item.index, seen.size());
+      std::string line = item.image.filename().string() + (item.ok() ? "" : " failed");
+      if (item.ok())
+        for (const auto& l : item.result->landmarks)
+          line += " " + std::to_string(l.x) + "," + std::to_string(l.y);
+      seen.push_back(line);
+    });
+    return seen;
+  };
+  Predictor one = fixture_predictor(), two = fixture_predictor(), three = fixture_predictor();
+  const auto alone = landmarks_of({&one});
+  ASSERT_EQ(alone.size(), images.size());
+  EXPECT_NE(alone[3].find("failed"), std::string::npos);
+  EXPECT_EQ(landmarks_of({&one, &two, &three}), alone);
+}
+
+TEST(Batch, AnExceptionFromTheCallbackEndsARunWithSeveralPredictors) {
+  Predictor one = fixture_predictor(), two = fixture_predictor();
+  const auto images = mixed_images(test::temp_dir());
+  int calls = 0;
+  EXPECT_THROW(run_batch({&one, &two}, images, {},
+                         [&](const BatchItem&) {
+                           ++calls;
+                           throw std::runtime_error("disk full");
+                         }),
+               std::runtime_error);
+  EXPECT_EQ(calls, 1);
+  EXPECT_THROW(run_batch(std::vector<Predictor*>{}, images), std::invalid_argument);
 }
 
 }  // namespace

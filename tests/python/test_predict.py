@@ -2,7 +2,9 @@
 import contextlib
 import io
 import json
+import os
 import subprocess
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -141,3 +143,28 @@ def test_options_reach_the_engine(grey):
     assert all(lm.refinement is None for lm in r.landmarks)
     assert p.model_dir == MODELS
     assert "stage1" in p.loaded_models and p.stage0_available and p.missing_models == {}
+
+
+def isbi_dir():
+    """The ISBI 2015 data beside the repository (or $CEPHTRACE_ISBI_DIR), or None."""
+    env = os.environ.get("CEPHTRACE_ISBI_DIR")
+    path = Path(env) if env else ROOT.parent / "shared" / "data" / "isbi2015"
+    return path if (path / "images").is_dir() else None
+
+
+def test_anatomy_gate_option_and_relocated_field():
+    # ISBI Test1 film 238: Stage 1 puts Ba on the chin; the gate (on by default) moves it and
+    # says so, and anatomy_gate=False leaves Stage 1's answer alone.
+    isbi = isbi_dir()
+    if isbi is None:
+        pytest.skip("ISBI 2015 data not found (../shared/data/isbi2015 or $CEPHTRACE_ISBI_DIR)")
+    film = str(isbi / "images" / "238.jpg")
+
+    def basion(**options):
+        result = cephtrace.Predictor(str(MODELS), threads=2, **options).predict(film)
+        return next(lm for lm in result.landmarks if lm.name == "Ba")
+
+    gated, plain = basion(), basion(anatomy_gate=False)
+    assert gated.relocated and gated.confidence_label == "low"
+    assert not plain.relocated
+    assert abs(gated.y - plain.y) > 200  # pixels (0.1 mm): the chin is far from the skull base
