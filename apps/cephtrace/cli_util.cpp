@@ -7,6 +7,7 @@
 #include <set>
 #include <stdexcept>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 #include <opencv2/imgcodecs.hpp>
@@ -243,6 +244,29 @@ Predictor load_predictor(const PredictorOptions& options) {
   if (!predictor.stage0_available())
     std::cerr << "warning: Stage 0 unavailable — running DEGRADED (zero attention priors)\n";
   return predictor;
+}
+
+void add_jobs_option(CLI::App* cmd, int& jobs) {
+  cmd->add_option("--jobs", jobs,
+                  "Folder runs: images predicted at once, each by its own copy of the models "
+                  "(memory grows with each); with --threads 0 each gets cores/jobs threads. "
+                  "Reading and writing overlap the inference either way; results keep name order")
+      ->check(CLI::Range(1, 64));
+}
+
+std::vector<Predictor> load_predictors(PredictorOptions options, int jobs) {
+  if (jobs > 1 && options.threads == 0)
+    options.threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / jobs);
+  std::vector<Predictor> predictors;
+  predictors.push_back(load_predictor(options));  // warns once about missing models
+  while (static_cast<int>(predictors.size()) < jobs) predictors.emplace_back(options);
+  return predictors;
+}
+
+std::vector<Predictor*> pointers(std::vector<Predictor>& predictors) {
+  std::vector<Predictor*> out;
+  for (auto& p : predictors) out.push_back(&p);
+  return out;
 }
 
 CLI::Validator nonempty_path() {

@@ -70,6 +70,12 @@ PredictorOptions predictor_options(const ModelArgs& args);
 extern const char* const kThreadsHelp;
 // Loads the models, with a warning on stderr for each one that is unavailable.
 Predictor load_predictor(const PredictorOptions& options);
+// Folder runs: --jobs (images predicted at once, each by its own copy of the models).
+void add_jobs_option(CLI::App* cmd, int& jobs);
+// `jobs` Predictors for run_batch (warnings once). With threads 0 each job's OpenCV pool gets
+// cores/jobs threads: the pool is process-wide, and jobs x threads should fit the cores.
+std::vector<Predictor> load_predictors(PredictorOptions options, int jobs);
+std::vector<Predictor*> pointers(std::vector<Predictor>& predictors);
 
 // Option checks shared by the subcommands.
 CLI::Validator nonempty_path();      // an output path given as '' is an error, not "no output"

@@ -33,7 +33,7 @@ struct EvaluateArgs {
   std::string priors = "stage0";
   std::vector<double> thresholds{2.0, 2.5, 3.0, 4.0};
   std::optional<double> pixel_spacing;
-  int limit = 0, bootstrap = 2000;
+  int limit = 0, bootstrap = 2000, jobs = 1;
   uint64_t seed = 2015;
   bool quiet = false;
   bool measures = false;
@@ -52,7 +52,7 @@ std::vector<PredictedImage> run_model(const std::vector<fs::path>& images, const
                                       const std::vector<GroundTruth>& truth) {
   PredictorOptions o = predictor_options(a.model);
   o.priors = a.priors == "zero" ? PriorSource::Zero : PriorSource::Stage0;
-  Predictor predictor = load_predictor(o);
+  auto predictors = load_predictors(o, a.jobs);
   BatchOptions batch;
   if (a.priors == "ground-truth")
     batch.priors = [gt_priors = priors_from_truth(truth)](const fs::path& image) {
@@ -67,7 +67,7 @@ std::vector<PredictedImage> run_model(const std::vector<fs::path>& images, const
   std::map<std::string, int> phase_ok;
   int degraded = 0, facing_right = 0;
   double total_ms = 0;
-  run_batch(predictor, images, batch, [&](const BatchItem& item) {
+  run_batch(pointers(predictors), images, batch, [&](const BatchItem& item) {
     std::cerr << "[" << item.index + 1 << "/" << item.total << "] " << item.image.filename().string();
     if (!item.ok()) {
       std::cerr << " FAILED: " << item.error << "\n";
@@ -259,6 +259,7 @@ CommandRunner add_evaluate_command(CLI::App& app) {
       ->check(CLI::IsMember({"stage0", "zero", "ground-truth"}));
   sub->add_flag("--strict", args->model.strict, "missing Stage 0 models or unusable ground truth are errors");
   add_model_options(sub, args->model, "Model runs (--image-dir, --protocol without --predictions)");
+  add_jobs_option(sub, args->jobs);
   sub->add_flag("--measures", args->measures,
                 "also compare the clinical measures (SNA, ANB, FMA, ...; cephtrace analyze) computed from "
                 "the predicted and the true landmarks: per measure n, mean and median absolute error, and "

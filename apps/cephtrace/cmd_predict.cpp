@@ -1,5 +1,4 @@
 // `cephtrace predict`: landmarks for one image or a folder of images.
-#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -8,7 +7,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "cephtrace/analysis.hpp"
@@ -247,11 +245,7 @@ CommandRunner add_predict_command(CLI::App& app) {
   cmd->add_flag("--resume", args->resume,
                 "Folder runs: skip the images already finished by an earlier, interrupted run "
                 "(read from <output>.partial.jsonl, which a folder run appends each result to)");
-  cmd->add_option("--jobs", args->jobs,
-                  "Folder runs: images predicted at once, each by its own copy of the models "
-                  "(memory grows with each); with --threads 0 each gets cores/jobs threads. "
-                  "Reading and writing overlap the inference either way")
-      ->check(CLI::Range(1, 64));
+  add_jobs_option(cmd, args->jobs);
   cmd->add_flag("--strict", args->model.strict,
                 "Fail instead of running degraded when a Stage 0 model is missing");
   cmd->add_flag("--quiet", args->quiet, "Do not print the landmark tables");
@@ -274,19 +268,9 @@ CommandRunner add_predict_command(CLI::App& app) {
       std::cerr << "cephtrace predict: give --image FILE or --image-dir FOLDER (see --help)\n";
       return 2;
     }
-    PredictorOptions options = make_options(*args);
-    const int jobs = args->image_dir.empty() ? 1 : args->jobs;
-    // Parallel images share the cores: each job's OpenCV pool gets its share, unless --threads
-    // says otherwise (the pool is process-wide).
-    if (jobs > 1 && options.threads == 0)
-      options.threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / jobs);
-    std::vector<Predictor> predictors;
-    predictors.push_back(load_predictor(options));  // warns once about missing models
-    while (static_cast<int>(predictors.size()) < jobs) predictors.emplace_back(options);
-    if (args->image_dir.empty()) return run_single(predictors.front(), *args);
-    std::vector<Predictor*> workers;
-    for (auto& p : predictors) workers.push_back(&p);
-    return run_folder(workers, *args);
+    auto predictors = load_predictors(make_options(*args), args->image_dir.empty() ? 1 : args->jobs);
+    return args->image_dir.empty() ? run_single(predictors.front(), *args)
+                                   : run_folder(pointers(predictors), *args);
   };
 }
 

@@ -1,9 +1,10 @@
-// `cephtrace evaluate --measures`: the clinical-measure table in the Markdown and JSON reports.
+// `cephtrace evaluate`: the clinical-measure table in the Markdown and JSON reports; --jobs.
 #include <fstream>
 #include <string>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 #include "test_support.hpp"
 
@@ -35,6 +36,34 @@ TEST(EvaluateCli, MeasuresAddTheClinicalMeasureTable) {
   EXPECT_NEAR(j["measures"][0]["mean_abs_error"].get<double>(), 14.036, 1e-3);
   // 90° and 104° are both above 82 ± 2°: the same reading, "prognathic maxilla".
   EXPECT_EQ(j["measures"][0]["same_interpretation"], 1);
+}
+
+// evaluate --image-dir --jobs 2: the same predictions and report as one image at a time.
+TEST(EvaluateCli, JobsGiveTheSamePredictions) {
+  const auto dir = test::temp_dir();
+  fs::create_directories(dir / "images");
+  fs::create_directories(dir / "gt");
+  for (int i = 1; i <= 3; ++i) {
+    cv::imwrite((dir / "images" / (std::to_string(i) + ".png")).string(),
+                test::synthetic_cephalogram({300 + 20 * i, 380}));
+    std::ofstream(dir / "gt" / (std::to_string(i) + ".json"))
+        << R"({"S": [100, 120], "N": [200, 110], "_pixel_spacing_mm": 0.1})";
+  }
+  auto run = [&](const std::string& jobs) {
+    const fs::path saved = dir / ("pred" + jobs + ".json");
+    const auto r = test::run_cephtrace("evaluate --quiet --bootstrap 0 --threads 1 --no-framing --jobs " + jobs +
+                                       " --model-dir '" + test::fixture_models_dir().string() +
+                                       "' --image-dir '" + (dir / "images").string() + "' --gt-dir '" +
+                                       (dir / "gt").string() + "' --save-predictions '" + saved.string() + "'");
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return nlohmann::json::parse(test::read_text(saved));
+  };
+  const auto one = run("1"), two = run("2");
+  ASSERT_EQ(one.size(), 3u);
+  for (const auto& [image, result] : one.items()) {
+    ASSERT_TRUE(two.contains(image)) << image;
+    EXPECT_EQ(two[image]["landmarks"], result["landmarks"]) << image;
+  }
 }
 
 }  // namespace
