@@ -48,9 +48,11 @@ echo "== robustness" >&2
 
 echo "== device shift (other devices' framing, filters, look-up tables; docs/device_shift.md)" >&2
 /usr/bin/python3 tools/device_shift_benchmark.py --cephtrace "$bin" --models models --data "$data" \
-  --out /tmp/cephtrace-device-shift --markdown "$out/device_shift.md" --json "$out/device_shift.json" >&2
+  --out /tmp/cephtrace-device-shift --markdown "$out/device_shift.md" --json "$out/device_shift.json" \
+  -- --jobs 2 >&2
 /usr/bin/python3 tools/device_shift_benchmark.py --cephtrace "$bin" --models models --data "$data" \
-  --out /tmp/cephtrace-device-shift-no-framing --markdown "$out/device_shift_no_framing.md" -- --no-framing >&2
+  --out /tmp/cephtrace-device-shift-no-framing --markdown "$out/device_shift_no_framing.md" \
+  -- --no-framing --no-anatomy-gate --jobs 2 >&2
 /usr/bin/python3 tools/calibrate_confidence.py report --calibration models/stage2/confidence.json \
   --runs /tmp/cephtrace-device-shift > "$out/confidence_calibration.md"
 
