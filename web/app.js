@@ -387,6 +387,7 @@ function showTooltip(i, sx, sy) {
   tip.append(title, document.createElement("br"), l.definition, document.createElement("br"));
   const conf = document.createElement("span");
   conf.textContent = `Engine confidence: ${r.confidence} (${r.confidence_score.toFixed(2)})` +
+                     (r.relocated ? " · moved by the anatomy check" : "") +
                      (isCorrected(i) ? " · corrected by you" : "");
   tip.append(conf);
   tip.style.left = sx + 16 + "px";
@@ -563,7 +564,21 @@ function renderStatus() {
       p.append(b);
     }
   }
+  // The anatomical gate moved these: Stage 1's first answer lay far from where the rest of
+  // the skull puts the point (they are "low" too; named apart because the first answer was wrong).
+  const moved = r.landmarks.map((l, i) => i).filter((i) => r.landmarks[i].relocated && !isCorrected(i));
+  if (moved.length) {
+    const p = add("warn", `Moved by the anatomy check (${moved.length}): the first answer lay far from where the rest of the skull puts it — `);
+    for (const i of moved) {
+      const b = document.createElement("button");
+      b.className = "link"; b.textContent = LANDMARKS[i].name;
+      b.onclick = () => select(i);
+      p.append(b);
+    }
+  }
   if (r.orientation_method === "stage1_peaks") add("warn", `Facing direction (${r.orientation}) was hard to tell; check it.`);
+  if (r.framing && r.framing.inverted)
+    add("warn", "The film looked like a negative (bone dark); it was read with its grey levels reversed. Check the points.");
   const worries = out.childElementCount > 0;
   const counts = { high: 0, medium: 0, low: 0 };
   for (const l of r.landmarks) counts[l.confidence] = (counts[l.confidence] || 0) + 1;
@@ -846,4 +861,4 @@ window.addEventListener("resize", () => { if (state.image) render(); });
 })();
 
 // For scripts and end-to-end tests: the live state and the main actions.
-window.cephtrace = { state, openImage, undo, redo, select, exportObject, landmarks: LANDMARKS };
+window.cephtrace = { state, openImage, undo, redo, select, exportObject, updateAll, landmarks: LANDMARKS };

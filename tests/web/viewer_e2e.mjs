@@ -131,6 +131,19 @@ async function main() {
   await waitFor("25 landmarks", () => js(`return document.body.dataset.landmarks === "25";`));
   await waitFor("first analysis", async () => (await analysisVersion()) >= 1);
   check((await js("return window.cephtrace.state.points.length;")) === 25, "25 points shown");
+  // A result where the anatomical gate moved Ba and the film was read inverted: the status
+  // panel names both, and Ba is a link that selects it. Then back to the real result.
+  const statusOf = `
+    const c = window.cephtrace, r = c.state.result, ba = c.landmarks.findIndex((l) => l.name === "Ba");
+    r.landmarks[ba].relocated = arguments[0]; r.framing = Object.assign({}, r.framing, { inverted: arguments[0] });
+    c.updateAll();
+    return document.getElementById("status").textContent;`;
+  const flagged = await js(statusOf, true);
+  check(flagged.includes("Moved by the anatomy check (1)") && flagged.includes("Ba"), "a relocated landmark is named in the status panel");
+  check(flagged.includes("negative"), "an inverted film is said in the status panel");
+  await screenshot("viewer_flags.png");
+  const plain = await js(statusOf, false);
+  check(!plain.includes("Moved by the anatomy check") && !plain.includes("negative"), "nothing of it without the flags");
   const sna0 = await sna();
   check(typeof sna0 === "number", `SNA computed by the server (${sna0})`);
   check((await js(`return document.getElementById("scale-label").textContent;`)).includes("ASSUMED"),
