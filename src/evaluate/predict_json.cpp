@@ -97,7 +97,10 @@ std::vector<PredictJsonEntry> read_predict_json(const json& j, const std::string
     return {{"", source_of(j), read_result(j, fail)}};
   }
   std::vector<PredictJsonEntry> out;
-  for (const auto& [key, result] : j.items()) {
+  for (const auto& item : j.items()) {
+    // Named variables: clang before 16 cannot capture structured bindings in a lambda (C++20).
+    const std::string key = item.key();
+    const auto& result = item.value();
     const auto fail = [&](const std::string& why) { return GroundTruthError(file + "entry '" + key + "': " + why); };
     out.push_back({key, source_of(result), read_result(result, fail)});
   }

@@ -55,7 +55,7 @@ const std::string& ApiServer::openapi_json() {
       },
       "Landmark": {
         "type": "object",
-        "properties": { "index": { "type": "integer" }, "name": { "type": "string" }, "x": { "type": "number" }, "y": { "type": "number" }, "peak": { "type": "number" }, "confidence_score": { "type": "number" }, "confidence": { "type": "string", "enum": ["high", "medium", "low"] }, "tier": { "type": "string" } }
+        "properties": { "index": { "type": "integer" }, "name": { "type": "string" }, "x": { "type": "number" }, "y": { "type": "number" }, "peak": { "type": "number" }, "confidence_score": { "type": "number" }, "confidence": { "type": "string", "enum": ["high", "medium", "low"] }, "tier": { "type": "string" }, "relocated": { "type": "boolean", "description": "present (true) when the anatomical gate moved Stage 1's answer; confidence is then low" } }
       },
       "Prediction": {
         "type": "object",
@@ -66,6 +66,7 @@ const std::string& ApiServer::openapi_json() {
           "degraded": { "type": "boolean" }, "stage0_status": { "type": "object" }, "stage0_details": { "type": "object" },
           "landmarks": { "type": "array", "items": { "$ref": "#/components/schemas/Landmark" } },
           "orientation": { "type": "string" }, "pixel_spacing_mm": { "type": "number", "nullable": true },
+          "framing": { "type": "object", "nullable": true, "description": "field-of-view normalisation: applied, scale, rotation_deg, inverted, content_box [x, y, w, h] (docs/device_shift.md)" },
           "analysis": { "$ref": "#/components/schemas/Analysis" }
         }
       },
