@@ -296,7 +296,9 @@ struct Predictor::Impl {
     if (!framing) {  // the first view (as detected, not inverted) was kept
       const double framing_ms = ms_since(start);  // before run_view, which times itself
       PredictionResult result = run_view(image, nullptr, orientation, std::move(profile_mask512));
-      result.framing = FramingReport{.applied = false, .reason = framed.why};
+      result.framing.emplace();
+      result.framing->applied = false;
+      result.framing->reason = framed.why;
       add_timing(result, TimedStage::Framing, framing_ms);
       return result;
     }

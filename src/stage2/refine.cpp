@@ -1,6 +1,7 @@
 // Stage 2 local refinement: patch extraction, model run and decoding (stage2.hpp).
 #include "stage2/stage2.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <vector>
@@ -55,8 +56,11 @@ cv::Point make_refine_patch(const cv::Mat& grid_grey, cv::Point2d centre, cv::Ma
 
 std::array<RefinedLandmark, kNumLandmarks> refine_landmarks(
     std::span<OnnxModel> models, const RefineGrid& grid,
-    const std::array<cv::Point2d, kNumLandmarks>& start, Decoder decoder, int passes) {
+    const std::array<cv::Point2d, kNumLandmarks>& start, Decoder decoder, int passes,
+    int patches_per_forward) {
   if (models.empty()) throw std::invalid_argument("refine_landmarks: no refinement model");
+  if (patches_per_forward < 1 || patches_per_forward > kNumLandmarks)
+    throw std::invalid_argument("refine_landmarks: patches_per_forward must be 1 to 25");
   const int n = k::kRefinePatch, hm = k::kRefineHeatmap;
   std::array<cv::Point2d, kNumLandmarks> current;
   for (int i = 0; i < kNumLandmarks; ++i) current[i] = grid.to_grid(start[i]);
@@ -76,19 +80,25 @@ std::array<RefinedLandmark, kNumLandmarks> refine_landmarks(
     peaks.fill(0.0);
     for (size_t m = 0; m < models.size(); ++m) {
       OnnxModel& model = models[m];
-      cv::Mat out = model.forward(blob);
-      const std::vector<int> shape(out.size.p, out.size.p + out.dims);
-      if (out.type() != CV_32F || shape != std::vector<int>{kNumLandmarks, kNumLandmarks, hm, hm})
-        throw ModelError(model.file().string() + ": refinement output has shape " +
-                         shape_to_string(shape) + ", expected (25,25,64,64) float");
-      if (!out.isContinuous()) out = out.clone();
-      for (int i = 0; i < kNumLandmarks; ++i) {
-        // Patch i was cut for landmark i: only its own channel answers for it.
-        const HeatmapPeak p = decode_heatmap(cv::Mat(hm, hm, CV_32F, out.ptr<float>(i, i)), decoder);
-        member[m][i] = cv::Point2d(origins[i].x + k::kRefineStride * p.x + 0.5,
-                                   origins[i].y + k::kRefineStride * p.y + 0.5);
-        sum[i] += member[m][i];
-        peaks[i] += share * p.peak;
+      for (int first = 0; first < kNumLandmarks; first += patches_per_forward) {
+        const int count = std::min(patches_per_forward, kNumLandmarks - first);
+        const int chunk_sizes[] = {count, 1, n, n};
+        cv::Mat out = model.forward(cv::Mat(4, chunk_sizes, CV_32F, blob.ptr<float>(first)));
+        const std::vector<int> shape(out.size.p, out.size.p + out.dims);
+        if (out.type() != CV_32F || shape != std::vector<int>{count, kNumLandmarks, hm, hm})
+          throw ModelError(model.file().string() + ": refinement output has shape " +
+                           shape_to_string(shape) + ", expected (" + std::to_string(count) +
+                           ",25,64,64) float");
+        if (!out.isContinuous()) out = out.clone();
+        for (int j = 0; j < count; ++j) {
+          // Patch i was cut for landmark i: only its own channel answers for it.
+          const int i = first + j;
+          const HeatmapPeak p = decode_heatmap(cv::Mat(hm, hm, CV_32F, out.ptr<float>(j, i)), decoder);
+          member[m][i] = cv::Point2d(origins[i].x + k::kRefineStride * p.x + 0.5,
+                                     origins[i].y + k::kRefineStride * p.y + 0.5);
+          sum[i] += member[m][i];
+          peaks[i] += share * p.peak;
+        }
       }
     }
     for (int i = 0; i < kNumLandmarks; ++i) {

@@ -8,6 +8,7 @@
 
 #include <opencv2/core.hpp>
 
+#include "cephtrace/constants.hpp"
 #include "cephtrace/landmarks.hpp"
 
 #include "core/onnx_model.hpp"
@@ -44,9 +45,11 @@ struct RefinedLandmark {
 // re-centring the patches on the previous result. With several models (an ensemble) every
 // pass cuts the patches once, runs each model on them and averages the decoded positions:
 // independently trained models err differently, so their mean errs less. Positions whose
-// last-pass peak is below kRefineMinPeak keep their start position.
+// last-pass peak is below kRefineMinPeak keep their start position. The patches go through
+// each model `patches_per_forward` at a time (the answer is the same for any count).
 std::array<RefinedLandmark, kNumLandmarks> refine_landmarks(
     std::span<OnnxModel> models, const RefineGrid& grid,
-    const std::array<cv::Point2d, kNumLandmarks>& start, Decoder decoder, int passes);
+    const std::array<cv::Point2d, kNumLandmarks>& start, Decoder decoder, int passes,
+    int patches_per_forward = constants::kRefinePatchesPerForward);
 
 }  // namespace cephtrace

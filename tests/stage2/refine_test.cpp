@@ -123,6 +123,28 @@ TEST(RefineLandmarks, AnEnsembleAveragesItsModelsPositionsInEachPass) {
   EXPECT_THROW(refine_landmarks({}, grid, start, Decoder::Dark, 1), std::invalid_argument);
 }
 
+// The patches may go through the model in any number of forwards: the same answer.
+TEST(RefineLandmarks, PatchesPerForwardDoNotChangeTheAnswer) {
+  std::array<cv::Point2d, kNumLandmarks> truth, start;
+  const cv::Mat grey = blob_image(&truth);
+  for (int i = 0; i < kNumLandmarks; ++i) start[i] = truth[i] + cv::Point2d(7 - i % 5, 4 + i % 3);
+  const auto dir = test::fixture_models_dir("models_refine_pair");
+  std::vector<OnnxModel> pair;
+  pair.push_back(OnnxModel::load(dir / refine_model_path(1), refine_contract()));
+  pair.push_back(OnnxModel::load(dir / refine_model_path(2), refine_contract()));
+  const RefineGrid grid = make_refine_grid(grey);
+  const auto all = refine_landmarks(pair, grid, start, Decoder::Dark, 2, 25);
+  for (int per_forward : {1, 4, 5}) {  // 4: the last forward has a single patch
+    const auto chunked = refine_landmarks(pair, grid, start, Decoder::Dark, 2, per_forward);
+    for (int i = 0; i < kNumLandmarks; ++i) {
+      EXPECT_EQ(chunked[i].position, all[i].position) << i << " with " << per_forward;
+      EXPECT_EQ(chunked[i].peak, all[i].peak) << i << " with " << per_forward;
+    }
+  }
+  EXPECT_THROW(refine_landmarks(pair, grid, start, Decoder::Dark, 1, 0), std::invalid_argument);
+  EXPECT_THROW(refine_landmarks(pair, grid, start, Decoder::Dark, 1, 26), std::invalid_argument);
+}
+
 TEST(RefineLandmarks, KeepsTheStartWhereThePatchHasNoSignal) {
   const cv::Mat flat(1500, 1500, CV_8U, cv::Scalar(90));
   std::array<cv::Point2d, kNumLandmarks> start;
