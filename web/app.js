@@ -555,27 +555,22 @@ function renderStatus() {
   const failed = Object.entries(r.stage0_status || {}).filter(([, ok]) => !ok).map(([k]) => k);
   if (failed.length && !r.degraded) add("warn", "Stage 0 phases that fell back to defaults: " + failed.join(", ") + ".");
   const low = r.landmarks.map((l, i) => i).filter((i) => r.landmarks[i].confidence === "low" && !isCorrected(i));
-  if (low.length) {
-    const p = add("warn", `Low confidence (${low.length}) — check these first: `);
-    for (const i of low) {
+  // A warning line ending in the named landmarks, each a link that selects it.
+  const addLinks = (text, indices) => {
+    const p = add("warn", text);
+    for (const i of indices) {
       const b = document.createElement("button");
       b.className = "link"; b.textContent = LANDMARKS[i].name;
       b.onclick = () => select(i);
       p.append(b);
     }
-  }
+  };
+  if (low.length) addLinks(`Low confidence (${low.length}) — check these first: `, low);
   // The anatomical gate moved these: Stage 1's first answer lay far from where the rest of
   // the skull puts the point (they are "low" too; named apart because the first answer was wrong).
   const moved = r.landmarks.map((l, i) => i).filter((i) => r.landmarks[i].relocated && !isCorrected(i));
-  if (moved.length) {
-    const p = add("warn", `Moved by the anatomy check (${moved.length}): the first answer lay far from where the rest of the skull puts it — `);
-    for (const i of moved) {
-      const b = document.createElement("button");
-      b.className = "link"; b.textContent = LANDMARKS[i].name;
-      b.onclick = () => select(i);
-      p.append(b);
-    }
-  }
+  if (moved.length)
+    addLinks(`Moved by the anatomy check (${moved.length}): the first answer lay far from where the rest of the skull puts it — `, moved);
   if (r.orientation_method === "stage1_peaks") add("warn", `Facing direction (${r.orientation}) was hard to tell; check it.`);
   if (r.framing && r.framing.inverted)
     add("warn", "The film looked like a negative (bone dark); it was read with its grey levels reversed. Check the points.");
