@@ -98,8 +98,8 @@ inline constexpr int kRefineHeatmap = kRefinePatch / kRefineStride;
 // A refined position whose heatmap peak is below this keeps Stage 1's position.
 inline constexpr double kRefineMinPeak = 0.1;
 // Patches per Stage 2 forward: OpenCV keeps every layer's buffers at the batch size it last
-// ran, so 25 patches at once cost ~190 MiB more peak memory than 5 at a time, and were no
-// faster (docs/benchmark.md). Each patch's output does not depend on the others.
+// ran, so 25 patches at once cost ~230 MiB more peak memory than 5 at a time, for ~6 % less
+// time (docs/benchmark.md). Each patch's output does not depend on the others.
 inline constexpr int kRefinePatchesPerForward = 5;
 // One pass: with the two shipped Stage 2 models a second pass gained nothing on the held-out
 // images 141-150 (1.21 mm either way) and costs as much again.
