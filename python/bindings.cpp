@@ -205,7 +205,7 @@ PredictorOptions make_options(const py::object& model_dir, int threads, bool str
                               const std::string& decoder, bool reference_exact,
                               const std::optional<std::string>& orientation,
                               const std::string& priors, int refine_passes, bool verify_models,
-                              bool framing, bool anatomy_gate) {
+                              bool framing, bool anatomy_gate, bool extended) {
   PredictorOptions o;
   o.model_dir = model_dir.is_none() ? default_model_dir() : to_path(model_dir);
   o.threads = threads;
@@ -225,6 +225,7 @@ PredictorOptions make_options(const py::object& model_dir, int threads, bool str
   o.verify_models = verify_models;
   o.framing = framing;
   o.anatomy_gate = anatomy_gate;
+  o.extended = extended;
   return o;
 }
 
@@ -443,6 +444,8 @@ PYBIND11_MODULE(_cephtrace, m) {
       .def_readonly("refinement", &LandmarkPrediction::refinement, "Stage 2's refinement, or None")
       .def_readonly("relocated", &LandmarkPrediction::relocated,
                     "True when the anatomical gate moved Stage 1's answer (confidence is then 'low')")
+      .def_readonly("extended", &LandmarkPrediction::extended,
+                    "True for the extended landmarks (index 25..38), placed by the extended model")
       .def("__repr__", &landmark_repr);
 
   py::class_<PredictionResult>(m, "PredictionResult",
@@ -452,7 +455,8 @@ PYBIND11_MODULE(_cephtrace, m) {
       .def_readonly("original_height", &PredictionResult::original_height)
       .def_readonly("degraded", &PredictionResult::degraded)
       .def_readonly("degraded_reasons", &PredictionResult::degraded_reasons)
-      .def_readonly("landmarks", &PredictionResult::landmarks, "25 landmarks, canonical order")
+      .def_readonly("landmarks", &PredictionResult::landmarks,
+                    "25 landmarks, canonical order, then the extended ones when the extended model ran")
       .def_property_readonly("orientation",
                              [](const PredictionResult& r) { return std::string(orientation_name(r.orientation)); },
                              "which way the face looks: 'left' | 'right'")
@@ -492,21 +496,23 @@ Loads the models once; predict() then finds the 25 landmarks on any number of im
 
 Predictor(model_dir=None, *, threads=0, strict=False, use_gpu=False, decoder='reference',
           reference_exact=False, orientation=None, priors='stage0', refine_passes=1,
-          verify_models=True, framing=True, anatomy_gate=True)
+          verify_models=True, framing=True, anatomy_gate=True, extended=True)
 
 model_dir: a folder with stage0/, stage1/ (and stage2/) models; None: $CEPHTRACE_MODEL_DIR,
 ./models, or the models installed with the package. The options are those of
 `cephtrace predict` (orientation: None/'auto', 'left' or 'right'; decoder: 'reference' or
-'dark'; priors: 'stage0' or 'zero'; refine_passes: 0 turns Stage 2 off). One Predictor may
+'dark'; priors: 'stage0' or 'zero'; refine_passes: 0 turns Stage 2 off; extended: the 14
+extended landmarks after the 25, when the folder has extended/refine_extended.onnx). One Predictor may
 be shared by threads: its predict() calls run one at a time, with the GIL released.
 Raises ModelError (naming the file) when a model is missing or unusable.)doc")
       .def(py::init([](const py::object& model_dir, int threads, bool strict, bool use_gpu,
                        const std::string& decoder, bool reference_exact,
                        const std::optional<std::string>& orientation, const std::string& priors,
-                       int refine_passes, bool verify_models, bool framing, bool anatomy_gate) {
+                       int refine_passes, bool verify_models, bool framing, bool anatomy_gate,
+                       bool extended) {
              PredictorOptions o = make_options(model_dir, threads, strict, use_gpu, decoder, reference_exact,
                                                orientation, priors, refine_passes, verify_models, framing,
-                                               anatomy_gate);
+                                               anatomy_gate, extended);
              py::gil_scoped_release no_gil;
              return std::make_unique<Predictor>(std::move(o));
            }),
@@ -518,7 +524,7 @@ Raises ModelError (naming the file) when a model is missing or unusable.)doc")
            py::arg("priors") = defaults.priors == PriorSource::Zero ? "zero" : "stage0",
            py::arg("refine_passes") = defaults.refine_passes,
            py::arg("verify_models") = defaults.verify_models, py::arg("framing") = defaults.framing,
-           py::arg("anatomy_gate") = defaults.anatomy_gate)
+           py::arg("anatomy_gate") = defaults.anatomy_gate, py::arg("extended") = defaults.extended)
       .def("predict", &predict, py::arg("image"), py::kw_only(), py::arg("pixel_spacing_mm") = py::none(),
            R"doc(
 The landmarks of one image: a file path (str or os.PathLike; JPEG, PNG, BMP, TIFF, DICOM),

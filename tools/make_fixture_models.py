@@ -110,16 +110,17 @@ def stage1_model(out_channels=25):
                               numpy_helper.from_array(np.full(out_channels, -3.0, np.float32), "b")])
 
 
-def refine_model(pool=True, shift=False):
+def refine_model(pool=True, shift=False, n=25):
     # Stage 2 stand-in with a known answer: every output channel is the z-scored input patch
     # averaged 2x2 (so a bright blob is found where it is). Without the pooling the output
     # is 128² and breaks the (25,25,64,64) contract. shift: the patch moved by one pixel
-    # right and down first (an ensemble member that disagrees by a known amount).
-    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, [25, 1, 128, 128])
+    # right and down first (an ensemble member that disagrees by a known amount). n = 14: the
+    # extended model's stand-in ((14,1,128,128) -> (14,14,64,64)).
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, [n, 1, 128, 128])
     side = 64 if pool else 128
-    y = helper.make_tensor_value_info("output", TensorProto.FLOAT, [25, 25, side, side])
+    y = helper.make_tensor_value_info("output", TensorProto.FLOAT, [n, n, side, side])
     k = 3 if shift else 1
-    w = np.zeros((25, 1, k, k), np.float32)
+    w = np.zeros((n, 1, k, k), np.float32)
     w[:, :, 0, 0] = 1.0  # with pads 1 a 3x3 kernel's corner tap reads pixel (y-1, x-1)
     nodes = [helper.make_node("Conv", ["input", "w", "b"], ["spread" if pool else "output"],
                               kernel_shape=[k, k], pads=[k // 2] * 4)]
@@ -128,7 +129,7 @@ def refine_model(pool=True, shift=False):
                                       strides=[2, 2]))
     return helper.make_graph(nodes, "refine", [x], [y],
                              [numpy_helper.from_array(w, "w"),
-                              numpy_helper.from_array(np.zeros(25, np.float32), "b")])
+                              numpy_helper.from_array(np.zeros(n, np.float32), "b")])
 
 
 LAYOUT = {
@@ -140,6 +141,7 @@ LAYOUT = {
     "derive": "stage0/phase0e_model.onnx",
     "stage1": "stage1/v4_stage1.onnx",
     "refine": "stage2/refine.onnx",
+    "extended": "extended/refine_extended.onnx",
 }
 
 
@@ -176,6 +178,14 @@ def main():
     write_model_dir(pair)
     save(refine_model(), os.path.join(pair, LAYOUT["refine"]))
     save(refine_model(shift=True), os.path.join(pair, "stage2/refine_2.onnx"))
+    extended = os.path.join(out, "models_extended")
+    write_model_dir(extended)
+    save(refine_model(), os.path.join(extended, LAYOUT["refine"]))
+    save(refine_model(n=14), os.path.join(extended, LAYOUT["extended"]))
+    bad_extended = os.path.join(out, "models_bad_extended")
+    write_model_dir(bad_extended)
+    save(refine_model(), os.path.join(bad_extended, LAYOUT["refine"]))
+    save(refine_model(), os.path.join(bad_extended, LAYOUT["extended"]))  # 25 channels, not 14
     bad_refine = os.path.join(out, "models_bad_refine")
     write_model_dir(bad_refine)
     save(refine_model(pool=False), os.path.join(bad_refine, LAYOUT["refine"]))

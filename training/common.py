@@ -10,7 +10,7 @@ import os
 import cv2
 import numpy as np
 
-from .tables import ANCHORS_7, CANONICAL_25, CONSTANTS, DERIVED_18, SIGMA  # noqa: F401
+from .tables import ANCHORS_7, CANONICAL_25, CONSTANTS, DERIVED_18, EXTENDED_14, EXTENDED_CL_NUMBER, SIGMA  # noqa: F401
 
 DATA = os.environ.get("CEPH_DATA", "/work/shared/data/isbi2015")
 MM_PER_PX = CONSTANTS["kIsbiPixelSpacingMm"]
@@ -107,6 +107,16 @@ def load_landmarks(i, width=W0, derive_pm=True, grey=None):
         if pm is not None:
             pts[IDX["Pm"]] = pm
     return pts, extra
+
+
+def load_extended(i, width=W0):
+    """(14,2) EXTENDED_14 landmarks of image i, left-facing frame; None without CL-2023 labels."""
+    cl = _read_cl(i)
+    if cl is None:
+        return None
+    e = np.array([cl[EXTENDED_CL_NUMBER[n]] for n in EXTENDED_14], np.float64)
+    e[:, 0] = width - 1 - e[:, 0]
+    return e
 
 
 def load_grey_mirrored(i):

@@ -13,13 +13,15 @@ for the anatomical gate of Stage 1's decoding (src/pipeline/anatomy_gate.cpp):
 --residuals also prints, per landmark, how far each training image's landmark lies from where
 the template fitted to that image's own 19 senior landmarks (least-squares similarity) puts
 it: median, 95th percentile and maximum, mm. The anatomical gate's 25 mm must stay well above
-the maximum.
+the maximum. The EXTENDED_14 landmarks (CL-2023, 89 of the images) are placed by it too: the
+extended model starts from the template fitted to the canonical landmarks nearest to each
+(training/extended.py).
 """
 import argparse
 
 import numpy as np
 
-from .common import CL_EXTRA, IDX, ISBI19, TRAIN_IDS, W0, H0, load_landmarks
+from .common import CL_EXTRA, EXTENDED_14, IDX, ISBI19, TRAIN_IDS, W0, H0, load_extended, load_landmarks
 
 
 def similarity(t, p):
@@ -57,6 +59,9 @@ def main():
         print('    {"%s", %.4f, %.4f, true},' % (name, x / W0, y / H0))
     for name in sorted(CL_EXTRA.values()):
         x, y = mean[IDX[name]]
+        print('    {"%s", %.4f, %.4f, false},' % (name, x / W0, y / H0))
+    ext = np.mean(np.stack([e for e in map(load_extended, TRAIN_IDS) if e is not None]), axis=0)
+    for name, (x, y) in zip(EXTENDED_14, ext):
         print('    {"%s", %.4f, %.4f, false},' % (name, x / W0, y / H0))
     if a.residuals:
         residuals(pts, mean)

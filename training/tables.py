@@ -44,6 +44,9 @@ CANONICAL_25 = [name for name, _, _ in _T["CEPHTRACE_LANDMARK"]]
 SIGMA = {name: sigma for name, sigma, _ in _T["CEPHTRACE_LANDMARK"]}  # prior σ, px of the 256² map
 ANCHORS_7 = [name for name, in _T["CEPHTRACE_ANCHOR"]]
 DERIVED_18 = [name for name, in _T["CEPHTRACE_DERIVED"]]
+# The extended model's landmarks after CANONICAL_25, with their CL-Detection 2023 numbers
+EXTENDED_14 = [name for name, _ in _T["CEPHTRACE_EXTENDED"]]
+EXTENDED_CL_NUMBER = {name: number for name, number in _T["CEPHTRACE_EXTENDED"]}
 # z1..z5: fallback boxes (x1, y1, x2, y2) on the 512² image and CLAHE (clip limit, tile grid)
 FALLBACK_ZONES = [tuple(row[1:5]) for row in _T["CEPHTRACE_ZONE"]]
 ZONE_CLAHE = {row[0]: (row[5], row[6]) for row in _T["CEPHTRACE_ZONE"]}
@@ -53,3 +56,5 @@ CONSTANTS = {name: value for _, name, value in _T["CEPHTRACE_CONSTANT"]}
 if (len(CANONICAL_25), len(ANCHORS_7), len(DERIVED_18)) != (25, 7, 18) or \
         sorted(ANCHORS_7 + DERIVED_18) != sorted(CANONICAL_25):
     raise ValueError("%s: the landmark tables do not make 25 = 7 anchors + 18 derived" % DEF_FILE)
+if len(EXTENDED_14) != 14 or set(EXTENDED_14) & set(CANONICAL_25):
+    raise ValueError("%s: EXTENDED_14 must hold 14 names that are not canonical" % DEF_FILE)

@@ -21,9 +21,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=None, help="model dir (default models/, smoke: /tmp/cephtrace-smoke/models)")
     ap.add_argument("--runs", default=None, help="checkpoints (default /root/cephtrace-runs, smoke: /tmp/cephtrace-smoke/runs)")
-    ap.add_argument("--only", default="profile,zones,mlp,stage1,refine,refine2",
+    ap.add_argument("--only", default="profile,zones,mlp,stage1,refine,refine2,extended",
                     help="steps: profile, zones, mlp, stage1, refine (Stage 2 member 1), refine2 "
-                         "(member 2: strong augmentation, batch 32)")
+                         "(member 2: strong augmentation, batch 32), extended (the 14 landmarks beyond the 25)")
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--no-resume", action="store_true")
     ap.add_argument("--export-only", action="store_true")
@@ -63,6 +63,8 @@ def main(argv=None):
     ap.add_argument("--profile-minutes", type=float, default=20.0)
     ap.add_argument("--zone-minutes", type=float, default=12.0)
     ap.add_argument("--mlp-minutes", type=float, default=4.0)
+    ap.add_argument("--extended-minutes", type=float, default=105.0,
+                    help="budget of the extended model (the 14 CL-2023 landmarks beyond the 25)")
     a = ap.parse_args(argv)
     if a.out is None:
         a.out = "/tmp/cephtrace-smoke/models" if a.smoke else "models"
@@ -132,6 +134,12 @@ def main(argv=None):
             refine.train(a.runs, a.out, minutes=a.refine2_minutes, smoke=a.smoke, resume=resume,
                          device=device, bs=32, workers=a.workers, eval_every_s=15.0, strong=True,
                          member=2)
+    if "extended" in only:
+        from . import extended
+        if a.export_only:
+            extended.export_best(a.runs, a.out)
+        else:
+            extended.train(a.runs, a.out, minutes=a.extended_minutes, resume=resume, smoke=a.smoke)
     if a.smoke:
         n = 0
         for root, _, files in os.walk(a.out):

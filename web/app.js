@@ -1,4 +1,5 @@
-// CephTrace viewer: opens a cephalogram, asks the server for the 25 landmarks, lets the
+// CephTrace viewer: opens a cephalogram, asks the server for the landmarks (25, or 39 with the
+// extended model), lets the
 // clinician correct them, and shows the analyses the server computes for the corrected set.
 // Plain JavaScript, no dependencies; everything it needs comes from this server.
 "use strict";
@@ -167,6 +168,7 @@ function drawScene(c, view, { filters = true, labels = true, lines = true, marks
     g.fillStyle = "rgba(250, 204, 21, 0.95)";
     g.font = `${11 * unit}px sans-serif`;
     for (const [label, a, b] of TRACING_LINES) {
+      if (!state.points[byName(a)] || !state.points[byName(b)]) continue;  // not in this result
       const p = at(state.points[byName(a)]), q = at(state.points[byName(b)]);
       g.beginPath(); g.moveTo(p.x, p.y); g.lineTo(q.x, q.y); g.stroke();
       if (labels) g.fillText(label, (p.x + q.x) / 2 + 4 * unit, (p.y + q.y) / 2 - 4 * unit);
@@ -711,7 +713,7 @@ function printReport() {
   const meta = document.createElement("p");
   const corrected = state.points.filter((_, i) => isCorrected(i)).length;
   meta.textContent = `Case: ${$("case-id").value || "—"} · Image: ${state.fileName} · ${new Date().toLocaleString()} · ` +
-    `Scale: ${scaleLabel()[0]} · ${corrected} of 25 landmarks corrected by the clinician` +
+    `Scale: ${scaleLabel()[0]} · ${corrected} of ${state.points.length} landmarks corrected by the clinician` +
     (state.result.degraded ? " · ENGINE RAN DEGRADED" : "");
   const img = document.createElement("img");
   img.src = overlayCanvas(1600).toDataURL("image/png");
@@ -745,7 +747,7 @@ async function loadCase(file) {
     if (!state.image) throw new Error(`open its image (${data.image.name}) first, then load the case`);
     if (data.image.width !== state.width || data.image.height !== state.height)
       throw new Error(`it belongs to ${data.image.name} (${data.image.width}×${data.image.height}), not to this image`);
-    const points = LANDMARKS.map((l) => {
+    const points = LANDMARKS.slice(0, state.points.length).map((l) => {
       const p = data.points.find((q) => q.name === l.name);
       if (!p || !Number.isFinite(p.x) || !Number.isFinite(p.y)) throw new Error("landmark " + l.name + " missing");
       return { x: p.x, y: p.y };
@@ -767,9 +769,10 @@ async function loadGroundTruth(file) {
     const j = JSON.parse(await file.text());
     const read = (v) => (Array.isArray(v) && v.length === 2 ? { x: v[0], y: v[1] } : v && Number.isFinite(v.x) ? { x: v.x, y: v.y } : null);
     let points;
-    if (Array.isArray(j.landmarks)) points = LANDMARKS.map((l) => read(j.landmarks.find((e) => e.name === l.name) || null));
-    else points = LANDMARKS.map((l) => read(j[l.name]));
-    if (!points.some((p) => p)) throw new Error("no landmark of the 25 in it");
+    const traced = LANDMARKS.slice(0, state.points.length);  // the landmarks this result has
+    if (Array.isArray(j.landmarks)) points = traced.map((l) => read(j.landmarks.find((e) => e.name === l.name) || null));
+    else points = traced.map((l) => read(j[l.name]));
+    if (!points.some((p) => p)) throw new Error("none of this tracing's landmarks is in it");
     state.gt = { points, spacing: j._pixel_spacing_mm || j.pixel_spacing_mm || null };
     updateAll();
   } catch (e) {

@@ -1,5 +1,6 @@
-// The 25 canonical landmarks (order of the engine's results) and what each one is, for the
-// hover text. Tracing lines join landmarks; the measurements themselves come from the
+// The landmarks in the order of the engine's results, and what each one is, for the hover
+// text: the 25 canonical ones, then the 14 extended ones that the extended model adds (a
+// result has 25 or 39). Tracing lines join landmarks; the measurements themselves come from the
 // server (/v1/analyze), never from here.
 "use strict";
 
@@ -29,6 +30,21 @@ const LANDMARKS = [
   ["Pog_soft", "Soft-tissue pogonion", "Most anterior point of the soft-tissue chin."],
   ["Sn", "Subnasale", "Where the columella of the nose meets the upper lip."],
   ["Prn", "Pronasale", "Most anterior point of the tip of the nose."],
+  // Extended (CL-Detection 2023 landmarks beyond the 25).
+  ["D", "Symphysis centre (D)", "Centre of the bony symphysis of the mandible."],
+  ["Cm", "Columella", "Lowest point of the columella, where the nose's lower border turns toward the lip."],
+  ["Ptm", "Pterygomaxillary fissure", "Lowest point of the teardrop-shaped pterygomaxillary fissure."],
+  ["PT", "PT point", "Posterior-superior point of the pterygomaxillary fissure at the foramen rotundum (Ricketts)."],
+  ["Bo", "Bolton point", "Highest point of the retrocondylar notch of the occipital bone."],
+  ["UL_border", "Upper lip border (UL′)", "Mucocutaneous border of the upper lip."],
+  ["LL_border", "Lower lip border (LL′)", "Mucocutaneous border of the lower lip."],
+  ["Gn_soft", "Soft-tissue gnathion", "Midway between soft-tissue pogonion and soft-tissue menton."],
+  ["Me_soft", "Soft-tissue menton", "Lowest point of the soft-tissue chin."],
+  ["G_soft", "Soft-tissue glabella", "Most prominent point of the soft-tissue forehead."],
+  ["N_soft", "Soft-tissue nasion", "Deepest point of the soft tissue between forehead and nose."],
+  ["C_point", "Cervical point", "Innermost point between the submental area and the neck."],
+  ["U6", "Upper first molar", "Mesial contact point of the upper first molar (occlusal plane)."],
+  ["L6", "Lower first molar", "Mesial contact point of the lower first molar (occlusal plane)."],
 ].map(([name, title, definition], index) => ({ index, name, title, definition }));
 
 // Reference lines drawn on the tracing: [label, from, to].
@@ -44,4 +60,5 @@ const TRACING_LINES = [
   ["L1 axis", "L1_tip", "L1_root"],
   ["Ramus", "Ar", "Go"],
   ["Face", "N", "Pog"],
+  ["Facial axis", "PT", "Gn"],  // drawn when the result has the extended landmarks
 ];

@@ -1,5 +1,7 @@
 #include "cli_util.hpp"
 
+#include "cephtrace/analysis.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
@@ -221,6 +223,11 @@ void add_model_options(CLI::App* cmd, ModelArgs& a, const std::string& group) {
                 "than 25 mm from where the rest of the head puts it is decoded again within that "
                 "radius and reported \"relocated\" with low confidence)")
       ->group(group);
+  cmd->add_flag("--no-extended", a.no_extended,
+                "Report the 25 canonical landmarks only (by default, when the model folder has "
+                "extended/refine_extended.onnx, the 14 extended landmarks follow them: D, Cm, Ptm, "
+                "PT, Bo, UL_border, LL_border, Gn_soft, Me_soft, G_soft, N_soft, C_point, U6, L6)")
+      ->group(group);
 }
 
 PredictorOptions predictor_options(const ModelArgs& a) {
@@ -234,6 +241,7 @@ PredictorOptions predictor_options(const ModelArgs& a) {
   o.verify_models = !a.no_verify;
   o.framing = !a.no_framing;
   o.anatomy_gate = !a.no_anatomy_gate;
+  o.extended = !a.no_extended;
   return o;
 }
 
@@ -244,6 +252,20 @@ Predictor load_predictor(const PredictorOptions& options) {
   if (!predictor.stage0_available())
     std::cerr << "warning: Stage 0 unavailable — running DEGRADED (zero attention priors)\n";
   return predictor;
+}
+
+void add_analyses_option(CLI::App* cmd, std::vector<std::string>& analyses) {
+  std::vector<std::string> ids;
+  std::string listing;
+  for (const auto& [id, name] : analysis_names()) {
+    ids.emplace_back(id);
+    listing += (listing.empty() ? "" : ", ") + std::string(id) + " (" + std::string(name) + ")";
+  }
+  cmd->add_option("--analyses", analyses,
+                  "Comma-separated analyses to report, listed in clinical order whatever the order "
+                  "given: " + listing + ". Default: all")
+      ->delimiter(',')
+      ->check(CLI::IsMember(ids));
 }
 
 void add_jobs_option(CLI::App* cmd, int& jobs) {

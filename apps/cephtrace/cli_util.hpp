@@ -59,7 +59,8 @@ struct ModelArgs {
   std::string decoder = "reference";
   int refine_passes = constants::kRefinePasses;
   int threads = 0;
-  bool strict = false, gpu = false, no_framing = false, no_anatomy_gate = false, no_verify = false;
+  bool strict = false, gpu = false, no_framing = false, no_anatomy_gate = false, no_extended = false,
+       no_verify = false;
 };
 // Adds --model-dir, --no-verify, --gpu, --threads, --decoder, --refine-passes, --no-framing
 // and --no-anatomy-gate to `cmd`, in option group `group`. --strict means something more in some
@@ -72,6 +73,9 @@ extern const char* const kThreadsHelp;
 Predictor load_predictor(const PredictorOptions& options);
 // Folder runs: --jobs (images predicted at once, each by its own copy of the models).
 void add_jobs_option(CLI::App* cmd, int& jobs);
+
+// --analyses steiner,wits,...: which clinical analyses to report (AnalysisOptions::analyses).
+void add_analyses_option(CLI::App* cmd, std::vector<std::string>& analyses);
 // `jobs` Predictors for run_batch (warnings once). With threads 0 each job's OpenCV pool gets
 // cores/jobs threads: the pool is process-wide, and jobs x threads should fit the cores.
 std::vector<Predictor> load_predictors(PredictorOptions options, int jobs);

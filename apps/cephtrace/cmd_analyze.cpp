@@ -15,6 +15,7 @@ namespace {
 struct AnalyzeArgs {
   std::string landmarks, output;
   std::optional<double> pixel_spacing;
+  std::vector<std::string> analyses;
   bool allow_low_confidence = false, sn_scale = false, quiet = false;
 };
 
@@ -25,6 +26,7 @@ int run_analyze(const AnalyzeArgs& a) {
   options.pixel_spacing_mm = a.pixel_spacing;
   options.allow_low_confidence = a.allow_low_confidence;
   options.sn_scaled = a.sn_scale;
+  options.analyses = a.analyses;
 
   // A single set gives the bare report; a predict batch gives path -> report.
   const bool batch = sets.size() != 1 || !sets.front().first.empty();
@@ -53,8 +55,10 @@ CommandRunner add_analyze_command(CLI::App& app) {
   auto args = std::make_shared<AnalyzeArgs>();
   auto* sub = app.add_subcommand(
       "analyze",
-      "Clinical cephalometric analyses (Steiner, Downs, Tweed, Björk–Jarabak, McNamara, soft "
-      "tissue) of a landmark file: a `predict` result or batch, or a ground-truth JSON");
+      "Clinical cephalometric analyses (Steiner, Wits, Downs, Tweed, Björk–Jarabak, McNamara, "
+      "Ricketts, Holdaway, Burstone–Legan) of a landmark file: a `predict` result or batch, or a "
+      "ground-truth JSON. Measures that need the extended landmarks (molars, PT, columella, "
+      "soft-tissue points) are listed as not available when the file lacks them");
   sub->add_option("--landmarks", args->landmarks, "landmark JSON file")
       ->required()
       ->check(CLI::ExistingFile);
@@ -67,6 +71,7 @@ CommandRunner add_analyze_command(CLI::App& app) {
       "use low-confidence landmarks instead of reporting their measures as not available");
   sub->add_flag("--sn-scale", args->sn_scale,
                 "without a pixel spacing, scale lengths so that S–N = 71 mm (labelled as such)");
+  add_analyses_option(sub, args->analyses);
   sub->add_flag("--quiet", args->quiet, "do not print the table");
   add_limit_options(sub);
   return [args] { return run_analyze(*args); };

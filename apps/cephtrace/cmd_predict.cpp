@@ -27,6 +27,7 @@ struct PredictArgs {
   ModelArgs model;
   std::string image, image_dir, output, overlay;
   bool visualize = false, quiet = false, reference_exact = false, analyze = false, resume = false;
+  std::vector<std::string> analyses;  // --analyses (with --analyze)
   int jobs = 1;
   std::string orientation = "auto";
   std::optional<double> pixel_spacing;
@@ -66,7 +67,9 @@ BatchOptions batch_options(const PredictArgs& a) {
 nlohmann::ordered_json result_json(const PredictionResult& result, const PredictArgs& a) {
   auto j = to_json(result);
   if (a.analyze) {
-    const auto report = analyze(landmarks_from_result(result));
+    AnalysisOptions options;
+    options.analyses = a.analyses;
+    const auto report = analyze(landmarks_from_result(result), options);
     if (!a.quiet) std::cout << format_table(report) << "\n";
     j["analysis"] = to_json(report);
   }
@@ -258,6 +261,7 @@ CommandRunner add_predict_command(CLI::App& app) {
   cmd->add_flag("--analyze", args->analyze,
                 "Add the clinical analyses (Steiner, Downs, Tweed, ...) to each result and draw "
                 "their lines on the overlay");
+  add_analyses_option(cmd, args->analyses);
   cmd->add_option("--pixel-spacing", args->pixel_spacing,
                   "Pixel spacing in mm, recorded in the result (overrides DICOM)")
       ->check(pixel_spacing_mm());

@@ -1,6 +1,8 @@
-// Clinical cephalometric analyses (Steiner, Downs, Tweed, Björk–Jarabak, McNamara, soft
-// tissue) computed from the 25 canonical landmarks. Independent of the predictor: it works
-// on any landmark set — a `cephtrace predict` result or a ground-truth file.
+// Clinical cephalometric analyses (Steiner, Wits, Downs, Tweed, Björk–Jarabak, McNamara,
+// Ricketts, Holdaway, Burstone–Legan) computed from the 25 canonical landmarks and, for the
+// measures that need them, the 14 extended ones (molars, PT, columella, soft-tissue points).
+// Independent of the predictor: it works on any landmark set — a `cephtrace predict` result
+// or a ground-truth file.
 //
 // Conventions (docs/analyses.md has every definition, norm and source):
 // - Signed measures follow clinical convention whichever way the face looks: the landmarks
@@ -50,6 +52,9 @@ struct AnalysisOptions {
   std::optional<double> pixel_spacing_mm;  // mm per pixel; overrides the set's own
   bool allow_low_confidence = false;       // use low-confidence landmarks (with a warning)
   bool sn_scaled = false;  // no spacing known: scale lengths so that S–N = 71 mm (labelled)
+  // Analyses to report, by id (analysis_names()); empty: all. An unknown id throws
+  // std::invalid_argument. The report keeps the clinical order whatever the order here.
+  std::vector<std::string> analyses;
 };
 
 struct Measurement {
@@ -82,7 +87,8 @@ struct AnalysisReport {
   const UnavailableMeasurement* find_unavailable(std::string_view key) const;
 };
 
-// Throws std::invalid_argument for a non-positive options.pixel_spacing_mm.
+// Throws std::invalid_argument for a non-positive options.pixel_spacing_mm or an unknown
+// analysis id.
 AnalysisReport analyze(const OriginalImageLandmarks& landmarks, const AnalysisOptions& options = {});
 
 // {"measurements": {"SNA": {"value", "unit", "norm_mean", "norm_sd", "deviation_sd",
@@ -99,8 +105,13 @@ std::string format_table(const AnalysisReport& report);
 // Keys of every measurement analyze() can report, in report order.
 std::vector<std::string_view> measurement_keys();
 
+// The analyses in report order (the order clinicians read them): {id, display name}, e.g.
+// {"steiner", "Steiner"}, {"wits", "Wits"}, ..., {"burstone", "Burstone–Legan"}.
+std::vector<std::pair<std::string_view, std::string_view>> analysis_names();
+
 // Reference lines for an overlay, in image pixels: "S-N", "N-A", "N-B", "FH" (Po–Or),
-// "MP" (Go–Me), "E-line" (Prn–Pog_soft); only those whose two landmarks are present.
+// "MP" (Go–Me), "E-line" (Prn–Pog_soft), "OP" (the occlusal plane: molar contact midpoint to
+// incisor overlap midpoint); only those whose landmarks are present.
 struct AnalysisLine {
   std::string name;
   cv::Point2d from, to;

@@ -104,6 +104,11 @@ inline constexpr int kRefinePatchesPerForward = 5;
 // One pass: with the two shipped Stage 2 models a second pass gained nothing on the held-out
 // images 141-150 (1.21 mm either way) and costs as much again.
 inline constexpr int kRefinePasses = 1;
+// The extended model (ours): passes from its start (the template fitted to the 25; about 3 mm
+// off, so a second pass re-centres the patches), and the heatmap peak below which its
+// landmark is reported "low" (otherwise "medium": never "high", see LandmarkPrediction).
+inline constexpr int kExtendedPasses = 2;
+inline constexpr double kExtendedMediumPeak = 0.5;
 
 // Reference evaluator's S–N calibration (Proffit, 7th ed.).
 inline constexpr double kReferenceSellaNasionMm = 71.0;

@@ -51,7 +51,7 @@ struct GroundTruth {
 class AliasTable {
  public:
   static AliasTable builtin();  // canonical names + common anatomical names
-  void add(std::string_view alias, std::string_view canonical);  // throws for a non-canonical target
+  void add(std::string_view alias, std::string_view canonical);  // throws for an unknown target
   // Adds {"alias": "canonical", ...} from a JSON file; throws GroundTruthError naming the file.
   void load(const std::filesystem::path& file);
   // The canonical name for a label, or nullopt when the label is not a known alias.
@@ -73,7 +73,7 @@ GroundTruth ground_truth_from_json(const std::string& text, const std::string& o
 // be empty (e.g. a request body).
 GroundTruth ground_truth_from_json(const nlohmann::json& j, const std::string& origin,
                                    const AliasTable& aliases = AliasTable::builtin());
-// Its canonical landmarks (names CANONICAL_25 does not have are left out) and pixel spacing.
+// Its canonical and extended landmarks (other names are left out) and pixel spacing.
 OriginalImageLandmarks landmarks_from_ground_truth(const GroundTruth& gt);
 GroundTruth read_ground_truth_file(const std::filesystem::path& file,
                                    const AliasTable& aliases = AliasTable::builtin());
@@ -121,7 +121,7 @@ std::optional<ImportFormat> parse_import_format(std::string_view name);  // "isb
 
 // The 19 ISBI 2015 landmarks in ISBI order, as canonical names.
 const std::vector<std::string>& isbi_landmark_names();
-// The 38 CL-Detection 2023 landmarks: canonical name where one exists, else the CL name.
+// The 38 CL-Detection 2023 landmarks: their canonical or extended names (tables.def).
 const std::vector<std::string>& cl2023_landmark_names();
 
 // ISBI 2015 senior CSV: image_path,1_x,1_y,...,19_x,19_y.

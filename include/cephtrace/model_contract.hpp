@@ -15,8 +15,9 @@ class ModelError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// The seven published files, then our optional Stage 2 (not part of the published layout).
-enum class ModelKey { Profile, Zone1, Zone2, Zone3, Zone4, Derive, Stage1, Refine };
+// The seven published files, then our optional Stage 2 and extended model (not part of the
+// published layout).
+enum class ModelKey { Profile, Zone1, Zone2, Zone3, Zone4, Derive, Stage1, Refine, Extended };
 // The published seven: every key before Refine (tied to the enum so the two cannot drift).
 inline constexpr int kNumModels = static_cast<int>(ModelKey::Refine);
 
@@ -41,6 +42,10 @@ const ModelContract& refine_contract();
 inline constexpr int kMaxRefineModels = 8;
 std::string refine_model_path(int member);  // 1 → "stage2/refine.onnx", n → "stage2/refine_<n>.onnx"
 std::string refine_model_name(int member);  // 1 → "refine", n → "refine_<n>"
+
+// The extended model (ours, optional): extended/refine_extended.onnx, Stage 2's design for the
+// 14 EXTENDED_14 landmarks: (14,1,128,128) patches in, (14,14,64,64) heatmaps out.
+const ModelContract& extended_contract();
 
 // Zone models: number of output classes and their names (spec §2).
 struct ZoneClasses {

@@ -17,11 +17,12 @@
 
 namespace cephtrace {
 
-// The 25 canonical landmarks in pixels of the image as it was given (x right, y down; not
-// the mirrored or resampled views the pipeline works on), canonical order; nullopt = absent.
+// The landmarks in pixels of the image as it was given (x right, y down; not the mirrored or
+// resampled views the pipeline works on), by traced index: the 25 canonical ones, then the 14
+// extended ones (landmarks.hpp); nullopt = absent.
 struct OriginalImageLandmarks {
-  std::array<std::optional<cv::Point2d>, kNumLandmarks> points{};
-  std::array<bool, kNumLandmarks> low_confidence{};  // "confidence": "low" in a predict result
+  std::array<std::optional<cv::Point2d>, kNumTraced> points{};
+  std::array<bool, kNumTraced> low_confidence{};  // "confidence": "low" in a predict result
   std::optional<double> pixel_spacing_mm;            // mm per pixel, when known
   std::optional<Orientation> orientation;            // which way the face looks, when known
 };
@@ -39,7 +40,8 @@ struct PredictJsonEntry {
 
 // A predict JSON: one result {"landmarks": [{"name" (or "index"), "x", "y", "confidence",
 // "available"}, ...], "pixel_spacing_mm", "orientation", "source", ...} or a batch
-// {image path: result, ...}. Landmarks must have canonical names, each at most once;
+// {image path: result, ...}. Landmarks must have canonical or extended names (or traced
+// indices), each at most once;
 // "available": false or a null x/y is an absent landmark; other coordinates must be finite
 // numbers. Throws GroundTruthError (ground_truth.hpp) naming `origin` (the file; may be
 // empty), the batch entry and the landmark.

@@ -59,6 +59,10 @@ struct PredictorOptions {
   // 25 mm from where the rest of the head puts it is decoded again within that radius and
   // reported "relocated" with low confidence (src/pipeline/anatomy_gate.hpp).
   bool anatomy_gate = true;
+  // The extended landmarks (EXTENDED_14: D, Ptm, Pt, Bo, the first molars, soft-tissue
+  // points) when extended/refine_extended.onnx is in model_dir (ours): they follow the 25 in
+  // the result, indices 25..38. Off, or without the file: the 25 only.
+  bool extended = true;
 };
 
 // Thread safety: one Predictor may be shared by several threads; predict() calls are

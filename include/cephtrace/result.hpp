@@ -39,6 +39,7 @@ enum class TimedStage {
   Stage1Preprocess,  // "stage1_preprocess"
   Stage1,            // "stage1": the forward pass and decoding
   Stage2,            // "stage2": the local refinement
+  Extended,          // "extended": the extended landmarks
   Total,             // "total": everything after reading the image
 };
 std::string_view stage_name(TimedStage stage);
@@ -55,6 +56,10 @@ struct LandmarkPrediction {
   // the head puts this landmark, and the strongest response near there was taken instead
   // (the anatomical gate). Its confidence is then "low": check it.
   bool relocated = false;
+  // Engine addition: one of EXTENDED_14 (index 25..38), placed by the extended model: started
+  // from the 25 and refined like Stage 2; peak is that model's heatmap peak. Never "high":
+  // the model learnt from 89 films.
+  bool extended = false;
   // Engine addition: Stage 2 refinement of this landmark, when it ran. x/y above are then
   // the refined position; peak/confidence stay Stage 1's.
   struct Refinement {
@@ -96,7 +101,8 @@ struct PredictionResult {
   // "0A".."0E" -> what the phase found, as the text of a JSON object (diagnostics whose
   // fields differ per phase; text keeps this header free of a JSON library).
   std::map<std::string, std::string> stage0_details;
-  std::vector<LandmarkPrediction> landmarks;                 // 25, canonical order
+  // 25, canonical order; then the extended landmarks (index 25..38) when the extended model ran.
+  std::vector<LandmarkPrediction> landmarks;
 
   // Engine additions.
   Orientation orientation = Orientation::FacingLeft;

@@ -10,8 +10,9 @@ namespace cephtrace {
 namespace {
 
 using namespace analysis_detail;
-// Landmarks in the profile frame; only those a definition `needs` are valid.
-using Points = std::array<Pt, kNumLandmarks>;
+// Landmarks in the profile frame, by traced index (canonical, then extended); only those a
+// definition `needs` are valid.
+using Points = std::array<Pt, kNumTraced>;
 
 // Proffit's mean S–N length, the scale of last resort (as in `cephtrace evaluate`).
 constexpr double kMeanSnMm = 71.0;
@@ -35,6 +36,12 @@ Pt fh(const Points& p) { return p[lm::Or] - p[lm::Po]; }  // Frankfort horizonta
 Pt mp(const Points& p) { return p[lm::Me] - p[lm::Go]; }  // mandibular plane, forwards
 Pt u1_axis(const Points& p) { return p[lm::U1_tip] - p[lm::U1_root]; }  // points down
 Pt l1_axis(const Points& p) { return p[lm::L1_tip] - p[lm::L1_root]; }  // points up
+// Occlusal plane (Downs): from the midpoint of the first molars' contact to the midpoint of the
+// incisor overlap, forwards. Wits' functional occlusal plane runs through the premolar and
+// molar cusps; with no premolar landmark, this plane stands in for it (docs/analyses.md).
+Pt occlusal(const Points& p) {
+  return (p[lm::U1_tip] + p[lm::L1_tip]) * 0.5 - (p[lm::U6] + p[lm::L6]) * 0.5;
+}
 
 double sna(const Points& p) { return angle_at(p[lm::S], p[lm::N], p[lm::A]); }
 double snb(const Points& p) { return angle_at(p[lm::S], p[lm::N], p[lm::B]); }
@@ -79,6 +86,16 @@ const std::vector<Definition>& definitions() {
        Kind::Angle, {U1_tip, U1_root, L1_tip, L1_root}, 131, 6, "Steiner 1953",
        "retroclined incisors", "proclined incisors",
        [](const Points& p) { return angle_between(-u1_axis(p), -l1_axis(p)); }},
+      {"SN-OP", "Steiner", "S–N to occlusal plane (molar to incisor overlap)", Kind::Angle,
+       {S, N, U6, L6, U1_tip, L1_tip}, 14, 4, "Steiner 1953", "steep occlusal plane",
+       "flat occlusal plane",
+       [](const Points& p) { return clockwise_angle(p[N] - p[S], occlusal(p)); }},
+
+      // --- Wits --------------------------------------------------------------------------------
+      {"Wits", "Wits", "A and B projected on the occlusal plane: AO − BO (+ when AO is ahead)",
+       Kind::Length, {A, B, U6, L6, U1_tip, L1_tip}, 0, 1.8, "Jacobson 1975 (adult female)",
+       "skeletal Class II tendency", "skeletal Class III tendency",
+       [](const Points& p) { return along(occlusal(p), p[A] - p[B]); }, "skeletal Class I"},
 
       // --- Downs -----------------------------------------------------------------------------
       {"facial_angle", "Downs", "FH (Po–Or) to facial plane N–Pog", Kind::Angle, {Po, Or, N, Pog},
@@ -102,6 +119,14 @@ const std::vector<Definition>& definitions() {
       {"Y_axis", "Downs", "FH to S–Gn", Kind::Angle, {Po, Or, S, Gn}, 59.4, 3.8, "Downs 1948",
        "vertical (clockwise) growth pattern", "horizontal (counter-clockwise) growth pattern",
        [](const Points& p) { return clockwise_angle(fh(p), p[Gn] - p[S]); }},
+      {"occlusal_plane_angle", "Downs", "cant of the occlusal plane to FH (+ when it descends anteriorly)",
+       Kind::Angle, {Po, Or, U6, L6, U1_tip, L1_tip}, 9.3, 3.8, "Downs 1948",
+       "steep occlusal plane", "flat occlusal plane",
+       [](const Points& p) { return clockwise_angle(fh(p), occlusal(p)); }},
+      {"L1-OP", "Downs", "lower incisor axis to occlusal plane, as a deviation from 90°",
+       Kind::Angle, {L1_tip, L1_root, U6, L6, U1_tip}, 14.5, 3.5, "Downs 1948",
+       "proclined lower incisors", "retroclined lower incisors",
+       [](const Points& p) { return 90 - angle_between(l1_axis(p), occlusal(p)); }},
 
       // --- Tweed (the triangle FMA + IMPA + FMIA = 180°) ---------------------------------------
       {"FMA", "Tweed", "FH to mandibular plane (Go–Me)", Kind::Angle, {Po, Or, Go, Me}, 25, 5,
@@ -157,26 +182,96 @@ const std::vector<Definition>& definitions() {
        Kind::Length, {Pog, N, Po, Or}, -1.8, 4.5, "McNamara 1984 (adult female)",
        "mandibular protrusion", "mandibular retrusion",
        [](const Points& p) { return along(fh(p), p[Pog] - p[N]); }},
+      {"LAFH", "McNamara", "lower anterior face height ANS–Me", Kind::Length, {ANS, Me}, 66.7, 4.1,
+       "McNamara 1984 (adult female)", "long lower face", "short lower face",
+       [](const Points& p) { return length(p[Me] - p[ANS]); }},
+      {"U1-A_vertical", "McNamara", "upper incisor tip ahead of the A vertical (∥ N-perpendicular)",
+       Kind::Length, {U1_tip, A, Po, Or}, 5.4, 1.7, "McNamara 1984 (adult female)",
+       "protrusive upper incisors", "retrusive upper incisors",
+       [](const Points& p) { return along(fh(p), p[U1_tip] - p[A]); }},
+      {"L1-APog", "McNamara", "lower incisor tip to A–Pog line (+ anterior)", Kind::Length,
+       {L1_tip, A, Pog}, 2.7, 1.7, "McNamara 1984 (adult female)", "protrusive lower incisors",
+       "retrusive lower incisors",
+       [](const Points& p) { return distance_anterior(p[A], p[Pog], p[L1_tip]); }},
 
-      // --- Soft tissue -----------------------------------------------------------------------
-      {"UL-E_line", "Soft tissue", "upper lip to E-line Prn–Pog_soft (− behind the line)",
+      // --- Ricketts (norms at 9 years; see docs/analyses.md for their change with age) -------
+      {"facial_axis", "Ricketts", "Ba–N to the facial axis PT–Gn (posterior-inferior angle)",
+       Kind::Angle, {Ba, N, PT, Gn}, 90, 3.5, "Ricketts 1981",
+       "horizontal growth pattern (brachyfacial)", "vertical growth pattern (dolichofacial)",
+       [](const Points& p) { return angle_between(p[Ba] - p[N], p[Gn] - p[PT]); }},
+      {"facial_depth", "Ricketts", "FH to facial plane N–Pog", Kind::Angle, {Po, Or, N, Pog}, 87, 3,
+       "Ricketts 1981", "prognathic mandible", "retrognathic mandible",
+       [](const Points& p) { return angle_between(p[Pog] - p[N], -fh(p)); }},
+      {"Ricketts_mandibular_plane", "Ricketts", "FH to mandibular plane (Go–Me)", Kind::Angle,
+       {Po, Or, Go, Me}, 26, 4.5, "Ricketts 1981", "high mandibular plane (vertical pattern)",
+       "low mandibular plane (horizontal pattern)", fh_mp},
+      {"convexity", "Ricketts", "A to facial plane N–Pog (+ anterior)", Kind::Length, {N, Pog, A},
+       2, 2, "Ricketts 1981", "convex profile (skeletal Class II tendency)",
+       "concave profile (skeletal Class III tendency)",
+       [](const Points& p) { return distance_anterior(p[N], p[Pog], p[A]); }},
+      {"cranial_deflection", "Ricketts", "Ba–N to FH", Kind::Angle, {Ba, N, Po, Or}, 27, 3,
+       "Ricketts 1981", "large cranial deflection (Class III tendency)",
+       "small cranial deflection (Class II tendency)",
+       [](const Points& p) { return angle_between(p[N] - p[Ba], fh(p)); }},
+      {"UL-E_line", "Ricketts", "upper lip to E-line Prn–Pog_soft (− behind the line)",
        Kind::Length, {Prn, Pog_soft, UL}, -4, 2, "Ricketts 1957", "protrusive upper lip",
        "retrusive upper lip",
        [](const Points& p) { return distance_anterior(p[Prn], p[Pog_soft], p[UL]); }},
-      {"LL-E_line", "Soft tissue", "lower lip to E-line Prn–Pog_soft (− behind the line)",
+      {"LL-E_line", "Ricketts", "lower lip to E-line Prn–Pog_soft (− behind the line)",
        Kind::Length, {Prn, Pog_soft, LL}, -2, 2, "Ricketts 1957", "protrusive lower lip",
        "retrusive lower lip",
        [](const Points& p) { return distance_anterior(p[Prn], p[Pog_soft], p[LL]); }},
-      {"nasolabial_angle", "Soft tissue",
-       "angle Prn–Sn–UL (approximation: Prn stands in for the columella tangent)", Kind::Angle,
-       {Prn, Sn, UL}, 102, 8, "Legan & Burstone 1980",
-       "obtuse nasolabial angle (retrusive upper lip)",
-       "acute nasolabial angle (protrusive upper lip)",
-       [](const Points& p) { return angle_at(p[Prn], p[Sn], p[UL]); }},
-      {"H_angle", "Soft tissue", "H-line Pog_soft–UL to N–B (+ when the H-line leans forward)",
+
+      // --- Holdaway (norm SDs from his published ranges where he gave no SD) -----------------
+      {"H_angle", "Holdaway", "H-line Pog_soft–UL to N–B (+ when the H-line leans forward)",
        Kind::Angle, {Pog_soft, UL, N, B}, 10, 4, "Holdaway 1983", "convex soft-tissue profile",
        "concave soft-tissue profile",
        [](const Points& p) { return clockwise_angle(p[N] - p[B], p[UL] - p[Pog_soft]); }},
+      {"soft_tissue_facial_angle", "Holdaway", "FH to soft-tissue facial plane N_soft–Pog_soft",
+       Kind::Angle, {Po, Or, N_soft, Pog_soft}, 91, 7, "Holdaway 1983",
+       "prominent soft-tissue chin", "retrusive soft-tissue chin",
+       [](const Points& p) { return angle_between(p[Pog_soft] - p[N_soft], -fh(p)); }},
+      {"LL-H_line", "Holdaway", "lower lip to H-line Pog_soft–UL (+ ahead of the line)",
+       Kind::Length, {UL, Pog_soft, LL}, 0.5, 1.5, "Holdaway 1983 (range −1 to 2 mm)",
+       "protrusive lower lip", "retrusive lower lip",
+       [](const Points& p) { return distance_anterior(p[UL], p[Pog_soft], p[LL]); }},
+      {"upper_lip_thickness", "Holdaway",
+       "upper incisor to the vermilion UL, along FH (approximation: the incisor tip stands in for "
+       "its labial surface)",
+       Kind::Length, {U1_tip, UL, Po, Or}, 13.5, 1, "Holdaway 1983 (13–14 mm)",
+       "thick upper lip", "thin upper lip (lip strain)",
+       [](const Points& p) { return along(fh(p), p[UL] - p[U1_tip]); }},
+      {"soft_tissue_chin_thickness", "Holdaway", "Pog to Pog_soft", Kind::Length, {Pog, Pog_soft},
+       11, 1, "Holdaway 1983 (10–12 mm)", "thick soft-tissue chin", "thin soft-tissue chin",
+       [](const Points& p) { return length(p[Pog_soft] - p[Pog]); }},
+
+      // --- Burstone–Legan --------------------------------------------------------------------
+      {"facial_convexity", "Burstone–Legan",
+       "180° − angle G_soft–Sn–Pog_soft (+ when Sn is ahead of G_soft–Pog_soft)", Kind::Angle,
+       {G_soft, Sn, Pog_soft}, 12, 4, "Legan & Burstone 1980",
+       "convex soft-tissue profile (Class II tendency)",
+       "concave soft-tissue profile (Class III tendency)",
+       [](const Points& p) {
+         const double bend = 180 - angle_at(p[G_soft], p[Sn], p[Pog_soft]);
+         return distance_anterior(p[G_soft], p[Pog_soft], p[Sn]) >= 0 ? bend : -bend;
+       }},
+      {"nasolabial_angle", "Burstone–Legan", "angle Cm–Sn–UL (columella, subnasale, upper lip)",
+       Kind::Angle, {Cm, Sn, UL}, 102, 8, "Legan & Burstone 1980",
+       "obtuse nasolabial angle (retrusive upper lip)",
+       "acute nasolabial angle (protrusive upper lip)",
+       [](const Points& p) { return angle_at(p[Cm], p[Sn], p[UL]); }},
+      {"lower_face_throat_angle", "Burstone–Legan", "angle Sn–Gn_soft–C_point", Kind::Angle,
+       {Sn, Gn_soft, C_point}, 100, 7, "Legan & Burstone 1980", "obtuse lower face–throat angle",
+       "acute lower face–throat angle",
+       [](const Points& p) { return angle_at(p[Sn], p[Gn_soft], p[C_point]); }},
+      {"UL-Sn_Pog_soft", "Burstone–Legan", "upper lip to Sn–Pog_soft (+ ahead of the line)",
+       Kind::Length, {Sn, Pog_soft, UL}, 3, 1, "Legan & Burstone 1980", "protrusive upper lip",
+       "retrusive upper lip",
+       [](const Points& p) { return distance_anterior(p[Sn], p[Pog_soft], p[UL]); }},
+      {"LL-Sn_Pog_soft", "Burstone–Legan", "lower lip to Sn–Pog_soft (+ ahead of the line)",
+       Kind::Length, {Sn, Pog_soft, LL}, 2, 1, "Legan & Burstone 1980", "protrusive lower lip",
+       "retrusive lower lip",
+       [](const Points& p) { return distance_anterior(p[Sn], p[Pog_soft], p[LL]); }},
   };
   return defs;
 }
@@ -185,14 +280,10 @@ const std::vector<Definition>& definitions() {
 // Analyses the 25 landmarks cannot support; listed so that nobody takes silence for a value.
 const std::vector<UnavailableMeasurement>& never_available() {
   static const std::vector<UnavailableMeasurement> list = {
-      {"Wits", "Wits",
-       "needs the functional occlusal plane (premolar and molar cusps), which is not among the 25 "
-       "landmarks"},
-      {"occlusal_plane_angle", "Downs",
-       "needs the occlusal plane (premolar and molar cusps), which is not among the 25 landmarks"},
       {"Ricketts_Xi_measures", "Ricketts",
-       "facial axis, lower face height (ANS–Xi–Pm), mandibular arc and corpus axis need Xi, Pt and "
-       "DC, which are not among the 25 landmarks (and bony Pm is not the soft-tissue Pm we have)"},
+       "lower face height (ANS–Xi–Pm), mandibular arc and corpus axis need Xi, the centre of the "
+       "ramus, constructed from the ramus borders R1–R4 and DC, none of which is among the 39 "
+       "landmarks (and bony Pm is not the soft-tissue Pm we have)"},
   };
   return list;
 }
@@ -235,11 +326,36 @@ std::optional<Orientation> detect_facing(const OriginalImageLandmarks& set,
 
 std::string join_names(const std::vector<int>& ids) {
   std::string out;
-  for (int i : ids) out += (out.empty() ? "" : ", ") + std::string(canonical_landmarks()[i].name);
+  for (int i : ids) out += (out.empty() ? "" : ", ") + std::string(landmark_name(i));
   return out;
 }
 
+// The analyses in the order clinicians read them: id (for --analyses) and display name.
+constexpr std::pair<std::string_view, std::string_view> kAnalyses[] = {
+    {"steiner", "Steiner"},   {"wits", "Wits"},         {"downs", "Downs"},
+    {"tweed", "Tweed"},       {"bjork", "Björk–Jarabak"}, {"mcnamara", "McNamara"},
+    {"ricketts", "Ricketts"}, {"holdaway", "Holdaway"}, {"burstone", "Burstone–Legan"},
+};
+
+// Which analyses to report: all when none is named. Throws for an unknown id.
+std::vector<std::string_view> selected_analyses(const std::vector<std::string>& ids) {
+  std::vector<std::string_view> names;
+  for (const auto& [id, name] : kAnalyses)
+    if (ids.empty() || std::find(ids.begin(), ids.end(), id) != ids.end()) names.push_back(name);
+  for (const auto& id : ids)
+    if (std::none_of(std::begin(kAnalyses), std::end(kAnalyses), [&](const auto& a) { return a.first == id; })) {
+      std::string known;
+      for (const auto& [k, n] : kAnalyses) known += (known.empty() ? "" : ", ") + std::string(k);
+      throw std::invalid_argument("unknown analysis '" + id + "' (known: " + known + ")");
+    }
+  return names;
+}
+
 }  // namespace
+
+std::vector<std::pair<std::string_view, std::string_view>> analysis_names() {
+  return {std::begin(kAnalyses), std::end(kAnalyses)};
+}
 
 std::vector<std::string_view> measurement_keys() {
   std::vector<std::string_view> keys;
@@ -264,6 +380,10 @@ AnalysisReport analyze(const OriginalImageLandmarks& set, const AnalysisOptions&
       !(*options.pixel_spacing_mm > 0 && std::isfinite(*options.pixel_spacing_mm)))
     throw std::invalid_argument("pixel spacing must be a positive number of mm per pixel");
 
+  const auto analyses = selected_analyses(options.analyses);
+  const auto chosen = [&](std::string_view analysis) {
+    return std::find(analyses.begin(), analyses.end(), analysis) != analyses.end();
+  };
   AnalysisReport report;
   report.facing = detect_facing(set, report.warnings);
   if (!report.facing) {
@@ -275,7 +395,7 @@ AnalysisReport analyze(const OriginalImageLandmarks& set, const AnalysisOptions&
   // maps to the same frame up to a translation, so every value is identical.
   const double ahead = report.facing == Orientation::FacingLeft ? -1.0 : 1.0;
   Points frame{};
-  for (int i = 0; i < kNumLandmarks; ++i)
+  for (int i = 0; i < kNumTraced; ++i)
     if (set.points[i]) frame[i] = Pt(ahead * set.points[i]->x, -set.points[i]->y);
 
   // Scale for linear measures.
@@ -302,6 +422,7 @@ AnalysisReport analyze(const OriginalImageLandmarks& set, const AnalysisOptions&
 
   std::vector<int> low_used;
   for (const auto& d : definitions()) {
+    if (!chosen(d.analysis)) continue;
     std::vector<int> missing, low;
     for (int i : d.needs) {
       if (!set.points[i]) {
@@ -311,7 +432,12 @@ AnalysisReport analyze(const OriginalImageLandmarks& set, const AnalysisOptions&
       }
     }
     std::string reason;
-    if (!missing.empty()) reason = "needs " + join_names(missing) + " (missing)";
+    if (!missing.empty()) {
+      reason = "needs " + join_names(missing) + " (missing";
+      if (std::any_of(missing.begin(), missing.end(), [](int i) { return i >= kNumLandmarks; }))
+        reason += "; the extended landmarks come from the extended model, models/extended/";
+      reason += ")";
+    }
     if (!low.empty() && !options.allow_low_confidence)
       reason += (reason.empty() ? "needs " : "; ") + join_names(low) +
                 " (low confidence; --allow-low-confidence uses it anyway)";
@@ -346,7 +472,8 @@ AnalysisReport analyze(const OriginalImageLandmarks& set, const AnalysisOptions&
     }
     report.measurements.push_back(std::move(m));
   }
-  for (const auto& u : never_available()) report.not_available.push_back(u);
+  for (const auto& u : never_available())
+    if (chosen(u.analysis)) report.not_available.push_back(u);
 
   if (!low_used.empty()) {
     std::sort(low_used.begin(), low_used.end());

@@ -88,6 +88,10 @@ std::vector<AnalysisLine> analysis_lines(const OriginalImageLandmarks& set) {
   for (const auto& s : specs)
     if (set.points[s.from] && set.points[s.to])
       lines.push_back({s.name, *set.points[s.from], *set.points[s.to]});
+  // The occlusal plane: molar contact midpoint to incisor overlap midpoint (analyze.cpp).
+  const auto& p = set.points;
+  if (p[lm::U6] && p[lm::L6] && p[lm::U1_tip] && p[lm::L1_tip])
+    lines.push_back({"OP", (*p[lm::U6] + *p[lm::L6]) * 0.5, (*p[lm::U1_tip] + *p[lm::L1_tip]) * 0.5});
   return lines;
 }
 

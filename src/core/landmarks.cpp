@@ -20,6 +20,13 @@ constexpr auto kDerived = std::to_array<int>({
 #define CEPHTRACE_DERIVED(id) lm::id,
 #include "cephtrace/tables.def"
 });
+constexpr auto kExtended = std::to_array<ExtendedLandmarkInfo>({
+#define CEPHTRACE_EXTENDED(id, cl2023_number) {#id, cl2023_number},
+#include "cephtrace/tables.def"
+});
+static_assert(kExtended.size() == kNumExtended);
+#define CEPHTRACE_EXTENDED(id, cl2023_number) static_assert(kExtended[lm::id - kNumLandmarks].name == #id);
+#include "cephtrace/tables.def"
 static_assert(kCanonical.size() == kNumLandmarks && kAnchors.size() == kNumAnchors &&
               kDerived.size() == kNumDerived);
 
@@ -50,6 +57,21 @@ std::optional<int> canonical_index(std::string_view name) {
   const auto& table = canonical_landmarks();
   for (int i = 0; i < kNumLandmarks; ++i)
     if (table[i].name == name) return i;
+  return std::nullopt;
+}
+
+const std::array<ExtendedLandmarkInfo, kNumExtended>& extended_landmarks() { return kExtended; }
+
+std::string_view landmark_name(int traced_index) {
+  if (traced_index >= 0 && traced_index < kNumLandmarks) return kCanonical[traced_index].name;
+  if (traced_index >= kNumLandmarks && traced_index < kNumTraced) return kExtended[traced_index - kNumLandmarks].name;
+  return "?";
+}
+
+std::optional<int> traced_index(std::string_view name) {
+  if (auto i = canonical_index(name)) return i;
+  for (int i = 0; i < kNumExtended; ++i)
+    if (kExtended[i].name == name) return kNumLandmarks + i;
   return std::nullopt;
 }
 

@@ -35,6 +35,15 @@ const ModelContract& refine_contract() {
   return contract;
 }
 
+const ModelContract& extended_contract() {
+  namespace k = constants;
+  static const ModelContract contract{
+      ModelKey::Extended, "extended", "extended/refine_extended.onnx",
+      {kNumExtended, 1, k::kRefinePatch, k::kRefinePatch},
+      {{kNumExtended, kNumExtended, k::kRefineHeatmap, k::kRefineHeatmap}}, 0.0};
+  return contract;
+}
+
 std::string refine_model_path(int member) {
   return member == 1 ? std::string(refine_contract().relative_path)
                      : "stage2/refine_" + std::to_string(member) + ".onnx";
@@ -46,6 +55,7 @@ std::string refine_model_name(int member) {
 
 const ModelContract& model_contract(ModelKey key) {
   if (key == ModelKey::Refine) return refine_contract();
+  if (key == ModelKey::Extended) return extended_contract();
   for (const auto& c : model_contracts())
     if (c.key == key) return c;
   throw std::logic_error("unknown model key");

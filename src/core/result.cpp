@@ -44,6 +44,7 @@ std::string_view stage_name(TimedStage stage) {
     case TimedStage::Stage1Preprocess: return "stage1_preprocess";
     case TimedStage::Stage1: return "stage1";
     case TimedStage::Stage2: return "stage2";
+    case TimedStage::Extended: return "extended";
     case TimedStage::Total: return "total";
   }
   return "";
@@ -76,6 +77,7 @@ nlohmann::ordered_json to_json(const PredictionResult& r) {
                {"confidence", l.confidence},
                {"tier", tier_name(l.tier)}};
     if (l.relocated) lm["relocated"] = true;
+    if (l.extended) lm["extended"] = true;
     if (l.refinement)
       lm["refinement"] = ordered{{"applied", l.refinement->applied},
                                  {"peak", l.refinement->peak},

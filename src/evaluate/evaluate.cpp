@@ -50,9 +50,9 @@ PredictedImage as_prediction(const GroundTruth& gt) {
 
 PredictedImage as_prediction(const OriginalImageLandmarks& landmarks, const std::string& key) {
   PredictedImage p{key, {}, landmarks.pixel_spacing_mm};
-  for (int i = 0; i < kNumLandmarks; ++i)
+  for (int i = 0; i < kNumTraced; ++i)
     if (const auto& point = landmarks.points[i])
-      p.landmarks.push_back({std::string(canonical_landmarks()[i].name), point->x, point->y});
+      p.landmarks.push_back({std::string(landmark_name(i)), point->x, point->y});
   return p;
 }
 
@@ -245,7 +245,8 @@ EvaluationReport evaluate(const std::vector<GroundTruth>& ground_truth,
     report.images.push_back(std::move(out));
   }
 
-  // Landmark order: the requested list, else canonical order, then extra names alphabetically.
+  // Landmark order: the requested list, else traced order (canonical, extended), then other names
+  // alphabetically.
   std::vector<std::string> names = options.landmarks;
   if (names.empty()) {
     std::set<std::string> all;
@@ -253,7 +254,7 @@ EvaluationReport evaluate(const std::vector<GroundTruth>& ground_truth,
     for (const auto& [n, c] : unpredicted_by_landmark) all.insert(n);
     names.assign(all.begin(), all.end());
     std::stable_sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) {
-      return canonical_index(a).value_or(kNumLandmarks) < canonical_index(b).value_or(kNumLandmarks);
+      return traced_index(a).value_or(kNumTraced) < traced_index(b).value_or(kNumTraced);
     });
   }
   std::vector<double> all_errors;

@@ -52,7 +52,7 @@ std::string stem_of(std::string_view path_or_name) {
 }
 
 void sort_canonical_first(std::vector<NamedPoint>& points) {
-  auto rank = [](const NamedPoint& p) { return canonical_index(p.name).value_or(kNumLandmarks); };
+  auto rank = [](const NamedPoint& p) { return traced_index(p.name).value_or(kNumTraced); };
   std::stable_sort(points.begin(), points.end(),
                    [&](const NamedPoint& a, const NamedPoint& b) { return rank(a) < rank(b); });
 }
@@ -91,6 +91,7 @@ std::string normalise_label(std::string_view label) {
 AliasTable AliasTable::builtin() {
   AliasTable t;
   for (const auto& info : canonical_landmarks()) t.add(info.name, info.name);
+  for (const auto& info : extended_landmarks()) t.add(info.name, info.name);
   // Anatomical names, ISBI 2015 and CL-Detection 2023 wording, common abbreviations.
   const std::pair<const char*, const char*> names[] = {
       {"sella", "S"}, {"sella turcica", "S"}, {"nasion", "N"}, {"orbitale", "Or"},
@@ -106,15 +107,22 @@ AliasTable AliasTable::builtin() {
       {"labrale inferius", "LL"}, {"soft tissue suprapogonion", "Pm"}, {"suprapogonion", "Pm"},
       {"basion", "Ba"}, {"soft tissue pogonion", "Pog_soft"}, {"Pog'", "Pog_soft"},
       {"subnasale", "Sn"}, {"pronasale", "Prn"}, {"nose tip", "Prn"},
+      // EXTENDED_14
+      {"symphysis centre", "D"}, {"columella", "Cm"}, {"pterygomaxillary fissure", "Ptm"},
+      {"PT point", "PT"}, {"Bolton point", "Bo"}, {"Bolton", "Bo"},
+      {"upper lip mucocutaneous border", "UL_border"}, {"lower lip mucocutaneous border", "LL_border"},
+      {"soft tissue gnathion", "Gn_soft"}, {"soft tissue menton", "Me_soft"}, {"glabella", "G_soft"},
+      {"soft tissue glabella", "G_soft"}, {"soft tissue nasion", "N_soft"}, {"cervical point", "C_point"},
+      {"upper first molar", "U6"}, {"U6_mesial", "U6"}, {"lower first molar", "L6"}, {"L6_mesial", "L6"},
   };
   for (const auto& [alias, canonical] : names) t.add(alias, canonical);
   return t;
 }
 
 void AliasTable::add(std::string_view alias, std::string_view canonical) {
-  if (!canonical_index(canonical))
+  if (!traced_index(canonical))
     throw GroundTruthError("alias '" + std::string(alias) + "': '" + std::string(canonical) +
-                           "' is not a canonical landmark name");
+                           "' is not a canonical or extended landmark name");
   map_[normalise_label(alias)] = std::string(canonical);
 }
 
@@ -246,7 +254,7 @@ GroundTruth ground_truth_from_json(const nlohmann::json& j, const std::string& o
 OriginalImageLandmarks landmarks_from_ground_truth(const GroundTruth& gt) {
   OriginalImageLandmarks out;
   for (const auto& l : gt.landmarks)
-    if (const auto i = canonical_index(l.name)) out.points[*i] = cv::Point2d(l.x, l.y);
+    if (const auto i = traced_index(l.name)) out.points[*i] = cv::Point2d(l.x, l.y);
   out.pixel_spacing_mm = gt.pixel_spacing_mm;
   return out;
 }

@@ -41,13 +41,17 @@ const std::vector<std::string>& isbi_landmark_names() {
 }
 
 const std::vector<std::string>& cl2023_landmark_names() {
-  // 1–19 = ISBI order; 20–38 from the CL-Detection 2023 definition (see the data README).
+  // 1–19 = ISBI order; 20–38 from the CL-Detection 2023 definition (see the data README):
+  // five canonical landmarks, the others EXTENDED_14 (tables.def holds their numbers).
   static const std::vector<std::string> names = [] {
     std::vector<std::string> n = isbi_landmark_names();
-    for (const char* extra : {"D", "U1_root", "L1_root", "Columella", "Ptm", "Co", "Prn", "Ba", "PT",
-                              "Bolton", "UL_border", "LL_border", "Gn_soft", "Me_soft", "Glabella",
-                              "N_soft", "Cervical", "U6_mesial", "L6_mesial"})
-      n.emplace_back(extra);
+    const std::map<int, std::string> canonical{{21, "U1_root"}, {22, "L1_root"}, {25, "Co"}, {26, "Prn"}, {27, "Ba"}};
+    for (int k = 20; k <= 38; ++k) {
+      std::string name = canonical.count(k) ? canonical.at(k) : "";
+      for (const auto& e : extended_landmarks())
+        if (e.cl2023_number == k) name = e.name;
+      n.push_back(name);
+    }
     return n;
   }();
   return names;

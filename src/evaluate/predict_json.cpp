@@ -32,18 +32,18 @@ OriginalImageLandmarks read_result(const json& r, const Fail& fail) {
     if (!l.is_object()) throw fail(where + ": expected an object");
     std::optional<int> idx;
     if (l.contains("name") && l["name"].is_string()) {
-      // Canonical names only: another name is a typo or a foreign file, and dropping it
-      // would score or analyse fewer landmarks than the user believes.
+      // Canonical and extended names only: another name is a typo or a foreign file, and
+      // dropping it would score or analyse fewer landmarks than the user believes.
       const std::string name = l["name"].get<std::string>();
-      idx = canonical_index(name);
+      idx = traced_index(name);
       if (!idx) throw fail(where + ": unknown landmark name '" + name.substr(0, 60) + "'");
     } else if (l.contains("index") && l["index"].is_number_integer()) {
       idx = l["index"].get<int>();
-      if (*idx < 0 || *idx >= kNumLandmarks) throw fail(where + ": index out of range");
+      if (*idx < 0 || *idx >= kNumTraced) throw fail(where + ": index out of range");
     } else {
       throw fail(where + ": needs a \"name\" or an \"index\"");
     }
-    const std::string what = where + " (" + std::string(canonical_landmarks()[*idx].name) + ")";
+    const std::string what = where + " (" + std::string(landmark_name(*idx)) + ")";
     if (!seen.insert(*idx).second) throw fail(what + ": the landmark appears twice");
     if (l.contains("available") && l["available"] == false) continue;  // marked absent
     const json x = l.value("x", json()), y = l.value("y", json());
@@ -80,7 +80,7 @@ std::string source_of(const json& r) {
 OriginalImageLandmarks landmarks_from_result(const PredictionResult& result) {
   OriginalImageLandmarks out;
   for (const auto& l : result.landmarks) {
-    if (l.index < 0 || l.index >= kNumLandmarks) continue;
+    if (l.index < 0 || l.index >= kNumTraced) continue;
     out.points[l.index] = cv::Point2d(l.x, l.y);
     out.low_confidence[l.index] = l.confidence == "low";
   }

@@ -27,7 +27,13 @@ IdSelection isbi_split(IsbiSplit split) {
 namespace {
 
 constexpr int kIsbiWidth = 1935, kIsbiHeight = 2400;
-const std::vector<std::string> kClExtras{"Ba", "Co", "U1_root", "L1_root", "Prn"};
+// The CL-2023 landmarks beyond ISBI's 19: five canonical ones, then EXTENDED_14 (scored when
+// the predictions have them, i.e. when the extended model ran).
+const std::vector<std::string> kClExtras = [] {
+  std::vector<std::string> names{"Ba", "Co", "U1_root", "L1_root", "Prn"};
+  for (const auto& e : extended_landmarks()) names.emplace_back(e.name);
+  return names;
+}();
 
 IdSelection test1() { return isbi_split(IsbiSplit::Test1); }
 IdSelection test1_dedup() { return isbi_split(IsbiSplit::Test1Dedup); }

@@ -30,6 +30,14 @@ constexpr TemplatePoint kTemplate[] = {
     {"Ar", 0.6529, 0.5536, true},         {"Ba", 0.7129, 0.5799, false},
     {"Co", 0.6387, 0.4937, false},        {"L1_root", 0.3133, 0.7719, false},
     {"Prn", 0.1570, 0.5713, false},       {"U1_root", 0.3100, 0.6231, false},
+    // EXTENDED_14 (89 of the images): only where the extended model starts.
+    {"D", 0.3209, 0.8130, false},         {"Cm", 0.1928, 0.5944, false},
+    {"Ptm", 0.5023, 0.5571, false},       {"PT", 0.5098, 0.4941, false},
+    {"Bo", 0.8012, 0.5802, false},        {"UL_border", 0.2056, 0.6506, false},
+    {"LL_border", 0.2203, 0.7581, false}, {"Gn_soft", 0.2717, 0.8632, false},
+    {"Me_soft", 0.3152, 0.8774, false},   {"G_soft", 0.2373, 0.3526, false},
+    {"N_soft", 0.2634, 0.4296, false},    {"C_point", 0.4739, 0.8895, false},
+    {"U6", 0.3829, 0.6772, false},        {"L6", 0.3756, 0.7040, false},
 };
 
 constexpr double kTemplateMmPerUnit = 0.1;  // template units are ISBI pixels
@@ -143,9 +151,38 @@ cv::Point2d to_view(const Framing& framing, cv::Point2d q) {
 std::optional<cv::Point2d> expected_position(const Framing& framing, int landmark) {
   const double canvas_px_per_unit = framing.canvas.width / kFrameWidth;
   for (const auto& tp : kTemplate)
-    if (canonical_index(tp.name) == landmark)
+    if (traced_index(tp.name) == landmark)
       return to_view(framing, {tp.x * kFrameWidth * canvas_px_per_unit, tp.y * kFrameHeight * canvas_px_per_unit});
   return std::nullopt;
+}
+
+std::optional<cv::Point2d> local_template_position(const std::array<std::optional<cv::Point2d>, kNumLandmarks>& points,
+                                                   int landmark, int basis_size) {
+  const auto template_point = [](int traced) -> std::optional<Complex> {
+    for (const auto& tp : kTemplate)
+      if (traced_index(tp.name) == traced) return Complex(tp.x * kFrameWidth, tp.y * kFrameHeight);
+    return std::nullopt;
+  };
+  const auto target = template_point(landmark);
+  if (!target) return std::nullopt;
+  // The basis: the canonical landmarks nearest to `landmark` in the template (Pm, derived by
+  // a rule, is not in it), those present in `points`.
+  std::vector<std::pair<double, int>> by_distance;
+  for (int i = 0; i < kNumLandmarks; ++i)
+    if (const auto t = template_point(i)) by_distance.emplace_back(std::abs(*t - *target), i);
+  std::stable_sort(by_distance.begin(), by_distance.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<Complex> t, p;
+  for (int k = 0; k < std::min<int>(basis_size, static_cast<int>(by_distance.size())); ++k) {
+    const int i = by_distance[k].second;
+    if (points[i]) t.push_back(*template_point(i)), p.emplace_back(points[i]->x, points[i]->y);
+  }
+  if (t.size() < 2) return std::nullopt;
+  Complex z, c;
+  fit_similarity(t, p, std::vector<bool>(t.size(), true), z, c);
+  if (!std::isfinite(z.real()) || !std::isfinite(z.imag())) return std::nullopt;
+  const Complex q = z * *target + c;
+  return cv::Point2d(q.real(), q.imag());
 }
 
 double border_grey(const cv::Mat& grey) {

@@ -56,6 +56,16 @@ cv::Point2d to_view(const Framing& framing, cv::Point2d canvas_point);
 // mean position mapped by the fit. nullopt for a landmark the template lacks (Pm).
 std::optional<cv::Point2d> expected_position(const Framing& framing, int landmark);
 
+// Where the template puts `landmark` (traced index: canonical or extended) when fitted by a
+// least-squares similarity to the `basis_size` canonical landmarks nearest to it in the
+// template (Pm excluded), those of them present in `points` (any pixel frame of a
+// left-facing view). A local fit follows the head's shape near the landmark better than the
+// whole-head fit: on the training images, from their true 25, the 14 extended landmarks start
+// 3.2 mm from their labels (`python3 -m training.extended --init-study`). nullopt when the
+// template lacks the landmark or fewer than two of the basis are present.
+std::optional<cv::Point2d> local_template_position(const std::array<std::optional<cv::Point2d>, kNumLandmarks>& points,
+                                                   int landmark, int basis_size = 8);
+
 // The film's background grey: the median of its outermost pixels.
 double border_grey(const cv::Mat& grey);
 

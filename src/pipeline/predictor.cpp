@@ -37,7 +37,7 @@ double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-bool is_stage0(ModelKey key) { return key != ModelKey::Stage1 && key != ModelKey::Refine; }
+bool is_stage0(ModelKey key) { return static_cast<int>(key) < static_cast<int>(ModelKey::Stage1); }
 bool is_zone(ModelKey key) {
   return key == ModelKey::Zone1 || key == ModelKey::Zone2 || key == ModelKey::Zone3 ||
          key == ModelKey::Zone4;
@@ -64,6 +64,7 @@ struct Predictor::Impl {
   std::array<std::optional<OnnxModel>, kNumModels> models;
   std::vector<OnnxModel> refine;  // Stage 2, optional: refine.onnx [, refine_2.onnx, …]
   std::vector<std::string> refine_names;
+  std::optional<OnnxModel> extended;  // extended/refine_extended.onnx, optional
   std::optional<ConfidenceModel> confidence;  // stage2/confidence.json, with Stage 2
   std::vector<std::pair<std::string, std::string>> missing;  // key → why
   std::mutex mutex;
@@ -111,6 +112,16 @@ struct Predictor::Impl {
         if (options.strict) throw;
         missing.emplace_back(refine_model_name(member), e.what());
         if (member == 1) break;
+      }
+    }
+    // The extended model is ours and optional like Stage 2.
+    if (const auto file = options.model_dir / extended_contract().relative_path;
+        options.extended && std::filesystem::exists(file)) {
+      try {
+        extended = OnnxModel::load(file, extended_contract(), options.use_gpu);
+      } catch (const ModelError& e) {
+        if (options.strict) throw;
+        missing.emplace_back(std::string(extended_contract().name), e.what());
       }
     }
     const auto calibration = options.model_dir / "stage2" / "confidence.json";
@@ -363,6 +374,7 @@ struct Predictor::Impl {
     result.landmarks = landmarks_of(peaks, view);
     for (int i = 0; i < kNumLandmarks; ++i) result.landmarks[i].relocated = relocated[i];
     if (!refine.empty()) refine_in_view(view, peaks, result);
+    if (extended) extend_in_view(view, result);
     result.models_loaded = models_that_ran(result);
     result.timings_ms.emplace_back(TimedStage::Total, ms_since(start));
     return result;
@@ -493,6 +505,7 @@ struct Predictor::Impl {
     const auto t = Clock::now();
     std::array<cv::Point2d, kNumLandmarks> start;
     for (int i = 0; i < kNumLandmarks; ++i) start[i] = in_view(peaks[i], view);
+    // (the refined positions are Stage 2's, averaged over its models)
     const auto refined = refine_landmarks(refine, make_refine_grid(view.grey()), start,
                                           options.decoder, options.refine_passes);
     for (int i = 0; i < kNumLandmarks; ++i) {
@@ -507,6 +520,38 @@ struct Predictor::Impl {
     result.timings_ms.emplace_back(TimedStage::Stage2, ms_since(t));
   }
 
+  // The extended landmarks: each starts where the template, fitted to the canonical landmarks
+  // nearest to it, puts it, and is refined on Stage 2's grid by the extended model.
+  void extend_in_view(const LeftFacingView& view, PredictionResult& result) {
+    const auto t = Clock::now();
+    std::array<std::optional<cv::Point2d>, kNumLandmarks> canonical{};
+    for (const auto& lm : result.landmarks)
+      if (lm.index < kNumLandmarks) canonical[lm.index] = view.to_view({lm.x, lm.y});
+    std::array<cv::Point2d, kNumExtended> start;
+    for (int e = 0; e < kNumExtended; ++e) {
+      const auto p = framing::local_template_position(canonical, kNumLandmarks + e);
+      if (!p) return;  // no head to start from (cannot happen with 25 decoded landmarks)
+      start[e] = *p;
+    }
+    const auto refined = refine_landmarks({&*extended, 1}, make_refine_grid(view.grey()), start,
+                                          options.decoder, constants::kExtendedPasses);
+    for (int e = 0; e < kNumExtended; ++e) {
+      LandmarkPrediction lm;
+      lm.index = kNumLandmarks + e;
+      lm.name = std::string(landmark_name(lm.index));
+      const cv::Point2d p = view.to_original(refined[e].position);
+      lm.x = p.x;
+      lm.y = p.y;
+      lm.peak = refined[e].peak;
+      lm.confidence_score = std::clamp(refined[e].peak, 0.0, 1.0);
+      lm.confidence = refined[e].applied && refined[e].peak >= constants::kExtendedMediumPeak ? "medium" : "low";
+      lm.tier = Tier::Low;
+      lm.extended = true;
+      result.landmarks.push_back(std::move(lm));
+    }
+    result.timings_ms.emplace_back(TimedStage::Extended, ms_since(t));
+  }
+
   // Keys of the models that ran for `result`.
   std::vector<std::string> models_that_ran(const PredictionResult& result) const {
     std::vector<std::string> keys;
@@ -515,6 +560,7 @@ struct Predictor::Impl {
       if (models[static_cast<size_t>(c.key)] && (c.key == ModelKey::Stage1 || stage0_ran))
         keys.emplace_back(c.name);
     keys.insert(keys.end(), refine_names.begin(), refine_names.end());
+    if (extended && result.landmarks.size() > kNumLandmarks) keys.emplace_back(extended_contract().name);
     return keys;
   }
 };
@@ -570,6 +616,7 @@ std::vector<std::string> Predictor::loaded_models() const {
   for (const auto& c : model_contracts())
     if (impl_->models[static_cast<size_t>(c.key)]) keys.emplace_back(c.name);
   for (const auto& name : impl_->refine_names) keys.push_back(name);
+  if (impl_->extended) keys.emplace_back(extended_contract().name);
   return keys;
 }
 

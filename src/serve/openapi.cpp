@@ -12,13 +12,14 @@ const std::string& ApiServer::openapi_json() {
   "info": {
     "title": "CephTrace API",
     "version": ")json" CEPHTRACE_VERSION_STRING R"json(",
-    "description": "Automatic cephalometric landmark detection (25 landmarks) and clinical analyses. Every error is {\"error\": {\"code\", \"message\"}}. When the server was started with --token, every /v1 call and this document need 'Authorization: Bearer <token>'."
+    "description": "Automatic cephalometric landmark detection (25 landmarks, and 14 more when the model folder has the extended model) and clinical analyses. Every error is {\"error\": {\"code\", \"message\"}}. When the server was started with --token, every /v1 call and this document need 'Authorization: Bearer <token>'."
   },
   "components": {
     "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
     "parameters": {
       "pixel_spacing_mm": { "name": "pixel_spacing_mm", "in": "query", "schema": { "type": "number", "exclusiveMinimum": true, "minimum": 0 }, "description": "mm per pixel; overrides the DICOM spacing (alias: pixel_spacing)" },
       "analyze": { "name": "analyze", "in": "query", "schema": { "type": "boolean" }, "description": "predict: add the clinical analyses as \"analysis\"; overlay: draw their reference lines" },
+      "analyses": { "name": "analyses", "in": "query", "schema": { "type": "string" }, "example": "steiner,wits", "description": "comma-separated analyses to report (steiner, wits, downs, tweed, bjork, mcnamara, ricketts, holdaway, burstone); default all. An unknown one is a 400 naming the known ones" },
       "decoder": { "name": "decoder", "in": "query", "schema": { "type": "string", "enum": ["reference", "dark"] } },
       "orientation": { "name": "orientation", "in": "query", "schema": { "type": "string", "enum": ["auto", "left", "right"] }, "description": "which way the face looks; auto detects it" },
       "refine_passes": { "name": "refine_passes", "in": "query", "schema": { "type": "integer", "minimum": 0, "maximum": 5 }, "description": "Stage 2 passes (0 = Stage 1 positions)" },
@@ -55,7 +56,7 @@ const std::string& ApiServer::openapi_json() {
       },
       "Landmark": {
         "type": "object",
-        "properties": { "index": { "type": "integer" }, "name": { "type": "string" }, "x": { "type": "number" }, "y": { "type": "number" }, "peak": { "type": "number" }, "confidence_score": { "type": "number" }, "confidence": { "type": "string", "enum": ["high", "medium", "low"] }, "tier": { "type": "string" }, "relocated": { "type": "boolean", "description": "present (true) when the anatomical gate moved Stage 1's answer; confidence is then low" } }
+        "properties": { "index": { "type": "integer" }, "name": { "type": "string" }, "x": { "type": "number" }, "y": { "type": "number" }, "peak": { "type": "number" }, "confidence_score": { "type": "number" }, "confidence": { "type": "string", "enum": ["high", "medium", "low"] }, "tier": { "type": "string" }, "relocated": { "type": "boolean", "description": "present (true) when the anatomical gate moved Stage 1's answer; confidence is then low" }, "extended": { "type": "boolean", "description": "present (true) for the 14 extended landmarks (index 25-38: D, Cm, Ptm, PT, Bo, UL_border, LL_border, Gn_soft, Me_soft, G_soft, N_soft, C_point, U6, L6), which follow the 25 when the extended model ran; never high confidence" } }
       },
       "Prediction": {
         "type": "object",
@@ -108,7 +109,7 @@ const std::string& ApiServer::openapi_json() {
     "/v1/predict": {
       "post": {
         "summary": "The 25 landmarks of one cephalogram (the `cephtrace predict` JSON)",
-        "parameters": [ { "$ref": "#/components/parameters/pixel_spacing_mm" }, { "$ref": "#/components/parameters/analyze" }, { "$ref": "#/components/parameters/decoder" }, { "$ref": "#/components/parameters/orientation" }, { "$ref": "#/components/parameters/refine_passes" }, { "$ref": "#/components/parameters/reference_exact" } ],
+        "parameters": [ { "$ref": "#/components/parameters/pixel_spacing_mm" }, { "$ref": "#/components/parameters/analyze" }, { "$ref": "#/components/parameters/analyses" }, { "$ref": "#/components/parameters/decoder" }, { "$ref": "#/components/parameters/orientation" }, { "$ref": "#/components/parameters/refine_passes" }, { "$ref": "#/components/parameters/reference_exact" } ],
         "requestBody": { "$ref": "#/components/requestBodies/image" },
         "responses": {
           "200": { "description": "the prediction", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Prediction" } } } },
@@ -124,7 +125,7 @@ const std::string& ApiServer::openapi_json() {
     "/v1/analyze": {
       "post": {
         "summary": "Clinical analyses of a landmark set (the `cephtrace analyze` JSON)",
-        "parameters": [ { "$ref": "#/components/parameters/pixel_spacing_mm" }, { "name": "sn_scale", "in": "query", "schema": { "type": "boolean" }, "description": "no spacing known: scale lengths so that S-N = 71 mm (labelled)" }, { "name": "allow_low_confidence", "in": "query", "schema": { "type": "boolean" } } ],
+        "parameters": [ { "$ref": "#/components/parameters/pixel_spacing_mm" }, { "name": "sn_scale", "in": "query", "schema": { "type": "boolean" }, "description": "no spacing known: scale lengths so that S-N = 71 mm (labelled)" }, { "name": "allow_low_confidence", "in": "query", "schema": { "type": "boolean" } }, { "$ref": "#/components/parameters/analyses" } ],
         "requestBody": { "required": true, "description": "a predict result ({\"landmarks\": [{\"name\", \"x\", \"y\", \"confidence\"}], \"pixel_spacing_mm\"}) or a canonical ground-truth object ({\"S\": [x, y], ...})", "content": { "application/json": { "schema": { "type": "object" } } } },
         "responses": {
           "200": { "description": "the analyses", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Analysis" } } } },

@@ -95,6 +95,28 @@ bool bool_option(const httplib::Request& req, const std::string& name) {
   throw ClientError(400, "bad_request", name + " must be true or false, not '" + *v + "'");
 }
 
+// "analyses=steiner,wits": the analyses to report (AnalysisOptions::analyses), checked here so
+// that a typo is a 400 naming the known ids, not a server error.
+std::vector<std::string> analyses_option(const httplib::Request& req) {
+  std::vector<std::string> ids;
+  const auto v = option(req, "analyses");
+  if (!v) return ids;
+  std::string id;
+  for (char c : *v + ",") {
+    if (c != ',') { id += c; continue; }
+    if (!id.empty()) ids.push_back(id);
+    id.clear();
+  }
+  AnalysisOptions probe;
+  probe.analyses = ids;
+  try {
+    analyze(OriginalImageLandmarks{}, probe);
+  } catch (const std::invalid_argument& e) {
+    throw ClientError(400, "bad_request", std::string("analyses: ") + e.what());
+  }
+  return ids;
+}
+
 std::optional<double> spacing_option(const httplib::Request& req) {
   auto v = option(req, "pixel_spacing_mm");
   if (!v) v = option(req, "pixel_spacing");
@@ -134,6 +156,7 @@ struct PredictRequest {
   std::string name;   // the upload's file name, or "<upload>"
   std::optional<double> pixel_spacing_mm;
   bool analyze = false;
+  std::vector<std::string> analyses;  // with analyze: which ones (empty: all)
   PredictorOptions predictor;
   std::optional<json> landmarks;  // /v1/overlay: draw these instead of predicting
 };
@@ -177,6 +200,7 @@ PredictRequest parse_image_request(const httplib::Request& req, const PredictorO
                       "body, or as the 'image' part of a multipart form)");
   r.pixel_spacing_mm = spacing_option(req);
   r.analyze = bool_option(req, "analyze");
+  r.analyses = analyses_option(req);
   r.predictor = defaults;
   r.predictor.decoder = choice_option<Decoder>(
       req, "decoder", {{"reference", Decoder::Reference}, {"dark", Decoder::Dark}}, defaults.decoder);
@@ -243,14 +267,14 @@ PredictionResult drawable(const json& j, const cv::Mat& rgb) {
   PredictionResult r;
   r.original_width = rgb.cols;
   r.original_height = rgb.rows;
-  for (int i = 0; i < kNumLandmarks; ++i) {
+  for (int i = 0; i < kNumTraced; ++i) {
     if (!set.points[i]) continue;
     LandmarkPrediction lm;
     lm.index = i;
-    lm.name = std::string(canonical_landmarks()[i].name);
+    lm.name = std::string(landmark_name(i));
     lm.x = set.points[i]->x;
     lm.y = set.points[i]->y;
-    lm.tier = canonical_landmarks()[i].tier;
+    lm.tier = i < kNumLandmarks ? canonical_landmarks()[i].tier : Tier::Low;
     r.landmarks.push_back(lm);
   }
   return r;
@@ -414,7 +438,11 @@ struct ApiServer::Impl {
         if (r->pixel_spacing_mm) image.pixel_spacing_mm = r->pixel_spacing_mm;
         const PredictionResult result = predictors.get(r->predictor).predict(image);
         auto j = to_json(result);
-        if (r->analyze) j["analysis"] = to_json(analyze(landmarks_from_result(result)));
+        if (r->analyze) {
+          AnalysisOptions o;
+          o.analyses = r->analyses;
+          j["analysis"] = to_json(analyze(landmarks_from_result(result), o));
+        }
         return Reply{200, j.dump(), "application/json", {}};
       });
     }));
@@ -470,6 +498,7 @@ struct ApiServer::Impl {
       o.pixel_spacing_mm = spacing_option(req);
       o.sn_scaled = bool_option(req, "sn_scale");
       o.allow_low_confidence = bool_option(req, "allow_low_confidence");
+      o.analyses = analyses_option(req);
       OriginalImageLandmarks set;
       try {
         set = landmarks_from_json(body);

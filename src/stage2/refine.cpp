@@ -54,41 +54,42 @@ cv::Point make_refine_patch(const cv::Mat& grid_grey, cv::Point2d centre, cv::Ma
   return o;
 }
 
-std::array<RefinedLandmark, kNumLandmarks> refine_landmarks(
-    std::span<OnnxModel> models, const RefineGrid& grid,
-    const std::array<cv::Point2d, kNumLandmarks>& start, Decoder decoder, int passes,
-    int patches_per_forward) {
+std::vector<RefinedLandmark> refine_landmarks(std::span<OnnxModel> models, const RefineGrid& grid,
+                                              std::span<const cv::Point2d> start, Decoder decoder,
+                                              int passes, int patches_per_forward) {
+  const int count_all = static_cast<int>(start.size());
   if (models.empty()) throw std::invalid_argument("refine_landmarks: no refinement model");
-  if (patches_per_forward < 1 || patches_per_forward > kNumLandmarks)
-    throw std::invalid_argument("refine_landmarks: patches_per_forward must be 1 to 25");
+  if (count_all < 1) throw std::invalid_argument("refine_landmarks: no landmark to refine");
+  if (patches_per_forward < 1 || patches_per_forward > count_all)
+    throw std::invalid_argument("refine_landmarks: patches_per_forward must be 1 to " + std::to_string(count_all));
   const int n = k::kRefinePatch, hm = k::kRefineHeatmap;
-  std::array<cv::Point2d, kNumLandmarks> current;
-  for (int i = 0; i < kNumLandmarks; ++i) current[i] = grid.to_grid(start[i]);
-  std::array<double, kNumLandmarks> peaks{}, spread{};
-  std::vector<std::array<cv::Point2d, kNumLandmarks>> member(models.size());
+  std::vector<cv::Point2d> current(count_all);
+  for (int i = 0; i < count_all; ++i) current[i] = grid.to_grid(start[i]);
+  std::vector<double> peaks(count_all), spread(count_all);
+  std::vector<std::vector<cv::Point2d>> member(models.size(), std::vector<cv::Point2d>(count_all));
 
-  const int sizes[] = {kNumLandmarks, 1, n, n};
+  const int sizes[] = {count_all, 1, n, n};
   cv::Mat blob(4, sizes, CV_32F);
   const double share = 1.0 / double(models.size());
   for (int pass = 0; pass < std::max(1, passes); ++pass) {
-    std::array<cv::Point, kNumLandmarks> origins;
-    for (int i = 0; i < kNumLandmarks; ++i) {
+    std::vector<cv::Point> origins(count_all);
+    for (int i = 0; i < count_all; ++i) {
       cv::Mat plane(n, n, CV_32F, blob.ptr<float>(i, 0));  // a view: written in place
       origins[i] = make_refine_patch(grid.grey, current[i], plane);
     }
-    std::array<cv::Point2d, kNumLandmarks> sum{};
-    peaks.fill(0.0);
+    std::vector<cv::Point2d> sum(count_all);
+    std::fill(peaks.begin(), peaks.end(), 0.0);
     for (size_t m = 0; m < models.size(); ++m) {
       OnnxModel& model = models[m];
-      for (int first = 0; first < kNumLandmarks; first += patches_per_forward) {
-        const int count = std::min(patches_per_forward, kNumLandmarks - first);
+      for (int first = 0; first < count_all; first += patches_per_forward) {
+        const int count = std::min(patches_per_forward, count_all - first);
         const int chunk_sizes[] = {count, 1, n, n};
         cv::Mat out = model.forward(cv::Mat(4, chunk_sizes, CV_32F, blob.ptr<float>(first)));
         const std::vector<int> shape(out.size.p, out.size.p + out.dims);
-        if (out.type() != CV_32F || shape != std::vector<int>{count, kNumLandmarks, hm, hm})
+        if (out.type() != CV_32F || shape != std::vector<int>{count, count_all, hm, hm})
           throw ModelError(model.file().string() + ": refinement output has shape " +
-                           shape_to_string(shape) + ", expected (" + std::to_string(count) +
-                           ",25,64,64) float");
+                           shape_to_string(shape) + ", expected (" + std::to_string(count) + "," +
+                           std::to_string(count_all) + ",64,64) float");
         if (!out.isContinuous()) out = out.clone();
         for (int j = 0; j < count; ++j) {
           // Patch i was cut for landmark i: only its own channel answers for it.
@@ -101,7 +102,7 @@ std::array<RefinedLandmark, kNumLandmarks> refine_landmarks(
         }
       }
     }
-    for (int i = 0; i < kNumLandmarks; ++i) {
+    for (int i = 0; i < count_all; ++i) {
       current[i] = sum[i] * share;
       double sq = 0;
       for (const auto& positions : member) sq += share * std::pow(cv::norm(positions[i] - current[i]), 2);
@@ -109,8 +110,8 @@ std::array<RefinedLandmark, kNumLandmarks> refine_landmarks(
     }
   }
 
-  std::array<RefinedLandmark, kNumLandmarks> result;
-  for (int i = 0; i < kNumLandmarks; ++i) {
+  std::vector<RefinedLandmark> result(count_all);
+  for (int i = 0; i < count_all; ++i) {
     result[i].peak = peaks[i];
     result[i].applied = peaks[i] >= k::kRefineMinPeak;
     result[i].moved_grid_px = cv::norm(current[i] - grid.to_grid(start[i]));

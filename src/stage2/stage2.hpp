@@ -41,15 +41,18 @@ struct RefinedLandmark {
   double spread_grid_px = 0;
 };
 
-// Refines 25 start positions (original pixels of `grey`) with `passes` passes, each
+// Refines start positions (original pixels of `grey`; the 25 canonical landmarks for Stage 2,
+// the 14 extended ones for the extended model) with `passes` passes, each
 // re-centring the patches on the previous result. With several models (an ensemble) every
 // pass cuts the patches once, runs each model on them and averages the decoded positions:
 // independently trained models err differently, so their mean errs less. Positions whose
 // last-pass peak is below kRefineMinPeak keep their start position. The patches go through
-// each model `patches_per_forward` at a time (the answer is the same for any count).
-std::array<RefinedLandmark, kNumLandmarks> refine_landmarks(
-    std::span<OnnxModel> models, const RefineGrid& grid,
-    const std::array<cv::Point2d, kNumLandmarks>& start, Decoder decoder, int passes,
-    int patches_per_forward = constants::kRefinePatchesPerForward);
+// each model `patches_per_forward` at a time (the answer is the same for any count). Patch i
+// is cut for landmark i and only channel i of its output answers: a model for n landmarks
+// maps (k,1,128,128) to (k,n,64,64).
+std::vector<RefinedLandmark> refine_landmarks(std::span<OnnxModel> models, const RefineGrid& grid,
+                                              std::span<const cv::Point2d> start, Decoder decoder,
+                                              int passes,
+                                              int patches_per_forward = constants::kRefinePatchesPerForward);
 
 }  // namespace cephtrace

@@ -50,7 +50,7 @@ inline OriginalImageLandmarks rotated(OriginalImageLandmarks set, double deg) {
 }
 
 // A real annotation (CL-Detection 2023 labels of ISBI 2015 image 001, right-facing,
-// 0.1 mm/pixel): every canonical landmark but Pm.
+// 0.1 mm/pixel): every canonical landmark but Pm, and the 14 extended ones.
 inline OriginalImageLandmarks isbi_001() {
   using namespace lm;
   OriginalImageLandmarks set;
@@ -62,7 +62,12 @@ inline OriginalImageLandmarks isbi_001() {
       {UL, {1587, 1757}},       {LL, {1569, 2005}},      {Sn, {1514, 1620}},
       {Pog_soft, {1431, 2236}}, {PNS, {934, 1538}},      {ANS, {1387, 1552}},
       {Ar, {670, 1343}},        {U1_root, {1340, 1661}}, {L1_root, {1321, 2035}},
-      {Co, {736, 1185}},        {Prn, {1663, 1528}},     {Ba, {498, 1440}}};
+      {Co, {736, 1185}},        {Prn, {1663, 1528}},     {Ba, {498, 1440}},
+      {D, {1276, 2182}},        {Cm, {1588, 1592}},      {Ptm, {938, 1412}},
+      {PT, {931, 1222}},        {Bo, {363, 1388}},       {UL_border, {1558, 1718}},
+      {LL_border, {1537, 2028}}, {Gn_soft, {1385, 2304}}, {Me_soft, {1266, 2356}},
+      {G_soft, {1599, 892}},    {N_soft, {1500, 1146}},  {C_point, {960, 2309}},
+      {U6, {1175, 1777}},       {L6, {1208, 1848}}};
   for (const auto& [idx, p] : pts) set.points[idx] = p;
   set.pixel_spacing_mm = 0.1;
   return set;

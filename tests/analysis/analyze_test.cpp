@@ -176,14 +176,142 @@ TEST(SoftTissue, ELineNasolabialAndHAngle) {
   EXPECT_NEAR(value(r, "LL-E_line"), 1, kTol);
   EXPECT_EQ(r.find("LL-E_line")->interpretation, "protrusive lower lip");  // −2 ± 2
 
-  const auto nl =
-      analyze(profile_set({{Sn, sn}, {Prn, polar(sn, 15, 20)}, {UL, polar(sn, 15 - 102, 15)}}));
+  // The nasolabial angle is the columella's, not the nose tip's: Prn elsewhere changes nothing.
+  const auto nl = analyze(profile_set(
+      {{Sn, sn}, {Cm, polar(sn, 15, 10)}, {Prn, polar(sn, 40, 20)}, {UL, polar(sn, 15 - 102, 15)}}));
   EXPECT_NEAR(value(nl, "nasolabial_angle"), 102, kTol);
+  EXPECT_EQ(nl.find("nasolabial_angle")->analysis, "Burstone–Legan");
 
   // N–B vertical; H-line from soft pogonion leaning 10° forwards.
   const auto h = analyze(
       profile_set({{N, {70, 0}}, {B, b}, {Pog_soft, pog_soft}, {UL, polar(pog_soft, 80, 60)}}));
   EXPECT_NEAR(value(h, "H_angle"), 10, kTol);
+}
+
+// Occlusal plane horizontal through the molar contact (20, −50) and incisor overlap (70, −50);
+// S–N rising 14° forwards, FH rising 9.3°, the lower incisor 14.5° off the perpendicular.
+OriginalImageLandmarks occlusal_face(P a, P b) {
+  const P l1(70, -51), po(-10, -15);
+  return profile_set({{S, {0, 0}},
+                      {N, polar({0, 0}, 14, 70)},
+                      {Po, po},
+                      {Or, polar(po, 9.3, 70)},
+                      {A, a},
+                      {B, b},
+                      {U6, {20, -49}},
+                      {L6, {20, -51}},
+                      {U1_tip, {70, -49}},
+                      {L1_tip, l1},
+                      {L1_root, polar(l1, 75.5 + 180, 22)}});
+}
+
+TEST(Wits, ProjectionsOnTheOcclusalPlane) {
+  // A 4 mm ahead of B along the plane, whatever their heights: Class II (0 ± 1.8).
+  const auto c2 = analyze(occlusal_face({68, -30}, {64, -80}));
+  EXPECT_NEAR(value(c2, "Wits"), 4, kTol);
+  EXPECT_EQ(c2.find("Wits")->unit, "mm");
+  EXPECT_EQ(c2.find("Wits")->interpretation, "skeletal Class II tendency");
+  const auto c1 = analyze(occlusal_face({66, -30}, {66, -80}));
+  EXPECT_NEAR(value(c1, "Wits"), 0, kTol);
+  EXPECT_EQ(c1.find("Wits")->interpretation, "skeletal Class I");
+  const auto c3 = analyze(occlusal_face({62, -30}, {66, -80}));
+  EXPECT_EQ(c3.find("Wits")->interpretation, "skeletal Class III tendency");
+}
+
+TEST(Downs, OcclusalPlaneCantAndLowerIncisor) {
+  const auto r = analyze(occlusal_face({66, -30}, {66, -80}));
+  EXPECT_NEAR(value(r, "SN-OP"), 14, kTol);
+  EXPECT_NEAR(value(r, "occlusal_plane_angle"), 9.3, kTol);
+  EXPECT_NEAR(value(r, "L1-OP"), 14.5, kTol);
+}
+
+TEST(Ricketts, FacialAxisDepthConvexityAndCranialDeflection) {
+  // Ba–N and the facial axis PT–Gn at right angles; FH horizontal.
+  const P ba(-10, -20), n(70, 0), pt(30, -30);
+  const auto r = analyze(profile_set({{Ba, ba},
+                                      {N, n},
+                                      {PT, pt},
+                                      {Gn, pt + P(20, -80)},
+                                      {Po, {-10, -15}},
+                                      {Or, {60, -15}},
+                                      {Pog, polar(n, -93, 100)},
+                                      {A, {73, -50}}}));
+  EXPECT_NEAR(value(r, "facial_axis"), 90, kTol);
+  EXPECT_NEAR(value(r, "facial_depth"), 87, kTol);
+  EXPECT_NEAR(value(r, "cranial_deflection"), deg_atan(20.0 / 80), kTol);
+  // A (3 mm ahead of N, 50 mm below it) to the facial plane, which leans back 3° from N.
+  const double lean = 3 * std::numbers::pi / 180;
+  EXPECT_NEAR(value(r, "convexity"), 3 * std::cos(lean) + 50 * std::sin(lean), kTol);
+  // A chin swung down and back (Gn 10° further round) closes the facial axis: vertical pattern.
+  const auto v = analyze(profile_set({{Ba, ba}, {N, n}, {PT, pt}, {Gn, pt + P(6.1, -82.2)}}));
+  EXPECT_LT(value(v, "facial_axis"), 90 - 3.5);
+  EXPECT_EQ(v.find("facial_axis")->interpretation, "vertical growth pattern (dolichofacial)");
+}
+
+TEST(Holdaway, SoftTissueFacialAngleLipAndChin) {
+  const P n_soft(80, 0), pog_soft(96, -100);
+  const auto r = analyze(profile_set({{Po, {-10, -15}},
+                                      {Or, {60, -15}},
+                                      {N_soft, n_soft},
+                                      {Pog_soft, polar(n_soft, -89, 100)}}));
+  EXPECT_NEAR(value(r, "soft_tissue_facial_angle"), 91, kTol);
+  const auto lips = analyze(profile_set({{Po, {-10, -15}},
+                                         {Or, {60, -15}},
+                                         {UL, {96, -50}},
+                                         {Pog_soft, pog_soft},
+                                         {LL, {97, -70}},
+                                         {U1_tip, {83, -55}},
+                                         {Pog, {85, -100}}}));
+  EXPECT_NEAR(value(lips, "LL-H_line"), 1, kTol);
+  EXPECT_NEAR(value(lips, "upper_lip_thickness"), 13, kTol);
+  EXPECT_NEAR(value(lips, "soft_tissue_chin_thickness"), 11, kTol);
+}
+
+TEST(BurstoneLegan, ConvexityThroatAndLips) {
+  const P sn(90, -40), gn_soft(85, -110);
+  const auto r = analyze(profile_set({{Sn, sn},
+                                      {G_soft, polar(sn, 96, 40)},
+                                      {Pog_soft, polar(sn, -96, 60)},
+                                      {UL, {sn.x + 3, -55}}}));
+  EXPECT_NEAR(value(r, "facial_convexity"), 12, kTol);
+  const auto t = analyze(profile_set(
+      {{Sn, polar(gn_soft, 95, 70)}, {Gn_soft, gn_soft}, {C_point, polar(gn_soft, 195, 50)}}));
+  EXPECT_NEAR(value(t, "lower_face_throat_angle"), 100, kTol);
+  const auto lips = analyze(profile_set({{Sn, {90, -40}}, {Pog_soft, {90, -110}}, {UL, {93, -55}}, {LL, {88, -80}}}));
+  EXPECT_NEAR(value(lips, "UL-Sn_Pog_soft"), 3, kTol);
+  EXPECT_NEAR(value(lips, "LL-Sn_Pog_soft"), -2, kTol);
+  EXPECT_EQ(lips.find("LL-Sn_Pog_soft")->interpretation, "retrusive lower lip");  // 2 ± 1
+}
+
+TEST(Selection, OnlyTheNamedAnalysesInClinicalOrder) {
+  AnalysisOptions options;
+  options.analyses = {"wits", "steiner"};
+  const auto r = analyze(test::isbi_001(), options);
+  ASSERT_FALSE(r.measurements.empty());
+  EXPECT_EQ(r.measurements.front().key, "SNA");  // Steiner first whatever the order asked
+  EXPECT_EQ(r.measurements.back().key, "Wits");
+  for (const auto& m : r.measurements) EXPECT_TRUE(m.analysis == "Steiner" || m.analysis == "Wits") << m.key;
+  EXPECT_TRUE(r.not_available.empty());  // the Ricketts Xi entry belongs to Ricketts
+  options.analyses = {"ricketts"};
+  EXPECT_NE(analyze(test::isbi_001(), options).find_unavailable("Ricketts_Xi_measures"), nullptr);
+  options.analyses = {"steiner", "sassouni"};
+  try {
+    analyze(test::isbi_001(), options);
+    FAIL() << "an unknown analysis was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown analysis 'sassouni'"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("burstone"), std::string::npos);  // lists the known ids
+  }
+}
+
+TEST(Selection, AnalysisNamesMatchTheMeasurementsAnalyses) {
+  const auto report = analyze(test::isbi_001());
+  std::vector<std::string_view> seen;
+  for (const auto& m : report.measurements)
+    if (seen.empty() || seen.back() != m.analysis) seen.push_back(m.analysis);
+  const auto names = analysis_names();
+  ASSERT_EQ(seen.size(), names.size());  // every analysis appears once, as one block
+  for (size_t i = 0; i < names.size(); ++i) EXPECT_EQ(seen[i], names[i].second);
 }
 
 // ---- Invariance ------------------------------------------------------------------------------
@@ -274,17 +402,27 @@ TEST(Availability, CoincidentLandmarksAreReportedNotZero) {
 
 TEST(Availability, MeasuresBeyondTheLandmarksAreListedWithReasons) {
   const auto r = analyze(test::isbi_001());
-  for (auto key : {"Wits", "occlusal_plane_angle", "Ricketts_Xi_measures"}) {
+  ASSERT_NE(r.find_unavailable("Ricketts_Xi_measures"), nullptr);
+  EXPECT_NE(r.find_unavailable("Ricketts_Xi_measures")->reason.find("Xi"), std::string::npos);
+  EXPECT_EQ(r.not_available.size(), 1u);  // everything else is computed from the 39
+}
+
+TEST(Availability, MissingExtendedLandmarkSaysWhereItComesFrom) {
+  auto set = test::isbi_001();
+  set.points[U6].reset();
+  const auto r = analyze(set);
+  for (auto key : {"Wits", "SN-OP", "occlusal_plane_angle", "L1-OP"}) {
     ASSERT_NE(r.find_unavailable(key), nullptr) << key;
-    EXPECT_FALSE(r.find_unavailable(key)->reason.empty());
+    EXPECT_EQ(r.find_unavailable(key)->reason,
+              "needs U6 (missing; the extended landmarks come from the extended model, models/extended/)");
   }
-  EXPECT_NE(r.find_unavailable("Wits")->reason.find("occlusal plane"), std::string::npos);
+  EXPECT_NE(r.find("ANB"), nullptr);
 }
 
 TEST(Availability, EmptySetGivesNoNumbersAndNoCrash) {
   const auto r = analyze(OriginalImageLandmarks{});
   EXPECT_TRUE(r.measurements.empty());
-  EXPECT_EQ(r.not_available.size(), measurement_keys().size() + 3);
+  EXPECT_EQ(r.not_available.size(), measurement_keys().size() + 1);
   EXPECT_FALSE(r.facing.has_value());
 }
 

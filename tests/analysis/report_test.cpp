@@ -40,7 +40,14 @@ TEST(AnalysisJson, ShapeOfMeasurementsAndUnavailable) {
                    "UL-E_line",
                    "LL-E_line",
                    "nasolabial_angle",
-                   "H_angle"}) {
+                   "H_angle",
+                   "Wits",
+                   "SN-OP",
+                   "occlusal_plane_angle",
+                   "facial_axis",
+                   "soft_tissue_facial_angle",
+                   "facial_convexity",
+                   "lower_face_throat_angle"}) {
     ASSERT_TRUE(j["measurements"].contains(key)) << key;
     const auto& m = j["measurements"][key];
     EXPECT_TRUE(m["value"].is_number()) << key;
@@ -55,7 +62,7 @@ TEST(AnalysisJson, ShapeOfMeasurementsAndUnavailable) {
   EXPECT_EQ(j["measurements"]["SNA"]["unit"], "deg");
   EXPECT_EQ(j["measurements"]["UL-E_line"]["unit"], "mm");
   EXPECT_EQ(j["not_available"]["Co-A"]["reason"], "needs Co (missing)");
-  EXPECT_TRUE(j["not_available"]["Wits"]["reason"].is_string());
+  EXPECT_TRUE(j["not_available"]["Ricketts_Xi_measures"]["reason"].is_string());
   EXPECT_EQ(j["facing"], "right");
   EXPECT_EQ(j["length_unit"], "mm");
   EXPECT_EQ(j["mm_per_pixel"], 0.1);
@@ -79,15 +86,16 @@ TEST(AnalysisTable, ListsMeasuresUnavailableAndWarnings) {
   set.pixel_spacing_mm.reset();
   const auto table = format_table(analyze(set));
   for (auto text :
-       {"Steiner", "Downs", "Tweed", "McNamara", "Soft tissue", "SNA", "82.0 ± 2.0",
-        "Not available", "Wits", "needs Co (missing)", "warning: pixel spacing unknown"})
+       {"Steiner", "Wits", "Downs", "Tweed", "McNamara", "Ricketts", "Holdaway", "Burstone–Legan",
+        "SNA", "82.0 ± 2.0", "Not available", "Ricketts_Xi_measures", "needs Co (missing)",
+        "warning: pixel spacing unknown"})
     EXPECT_NE(table.find(text), std::string::npos) << text << "\n" << table;
 }
 
 TEST(AnalysisLines, ReferenceLinesBetweenPresentLandmarks) {
   auto set = test::isbi_001();
   auto lines = analysis_lines(set);
-  ASSERT_EQ(lines.size(), 6u);
+  ASSERT_EQ(lines.size(), 7u);
   EXPECT_EQ(lines[0].name, "S-N");
   EXPECT_EQ(lines[0].from, *set.points[lm::S]);
   EXPECT_EQ(lines[0].to, *set.points[lm::N]);
@@ -95,7 +103,13 @@ TEST(AnalysisLines, ReferenceLinesBetweenPresentLandmarks) {
   EXPECT_EQ(lines[5].from, *set.points[lm::Prn]);
   EXPECT_EQ(lines[5].to, *set.points[lm::Pog_soft]);
 
+  // The occlusal plane: molar contact midpoint to incisor overlap midpoint.
+  EXPECT_EQ(lines[6].name, "OP");
+  EXPECT_EQ(lines[6].from, (*set.points[lm::U6] + *set.points[lm::L6]) * 0.5);
+  EXPECT_EQ(lines[6].to, (*set.points[lm::U1_tip] + *set.points[lm::L1_tip]) * 0.5);
+
   set.points[lm::Prn].reset();
+  set.points[lm::U6].reset();
   lines = analysis_lines(set);
   EXPECT_EQ(lines.size(), 5u);
   for (const auto& l : lines) EXPECT_NE(l.name, "E-line");

@@ -70,6 +70,14 @@ TEST(Aliases, ResolveCommonNamesToCanonical) {
   EXPECT_EQ(t.resolve("Po"), "Po");
   EXPECT_EQ(t.resolve("Pog"), "Pog");
   EXPECT_EQ(t.resolve("key ridge"), std::nullopt);
+  // Extended landmarks, by name and anatomical name.
+  EXPECT_EQ(t.resolve("U6"), "U6");
+  EXPECT_EQ(t.resolve("upper first molar"), "U6");
+  EXPECT_EQ(t.resolve("Columella"), "Cm");
+  EXPECT_EQ(t.resolve("soft tissue nasion"), "N_soft");
+  EXPECT_EQ(t.resolve("PT point"), "PT");
+  EXPECT_EQ(t.resolve("pt"), "PT");
+  EXPECT_EQ(t.resolve("Ptm"), "Ptm");
 }
 
 TEST(Aliases, UserFileExtendsTheTableAndBadTargetsAreRefused) {
@@ -156,7 +164,7 @@ TEST(IsbiAlternate, ParsesDictLiteralsAndHandlesDuplicatesAndNaN) {
   EXPECT_TRUE(refused(r, "154"));
 }
 
-TEST(Cl2023, MapsCanonicalLandmarksAndKeepsTheOthersByName) {
+TEST(Cl2023, MapsCanonicalAndExtendedLandmarks) {
   const auto r = import_cl2023(fixture("cl2023"));
   ASSERT_EQ(r.records.size(), 1u);
   const auto& g = r.records[0];
@@ -170,8 +178,12 @@ TEST(Cl2023, MapsCanonicalLandmarksAndKeepsTheOthersByName) {
   expect_point(g, "Co", 125, 225);
   expect_point(g, "Prn", 126, 226);
   expect_point(g, "Ba", 127, 227);
-  expect_point(g, "L6_mesial", 138, 238);
-  EXPECT_EQ(g.landmarks.front().name, "S");  // canonical order first
+  // The other 14 under their EXTENDED_14 names (tables.def).
+  expect_point(g, "Cm", 123, 223);
+  expect_point(g, "PT", 128, 228);
+  expect_point(g, "L6", 138, 238);
+  EXPECT_EQ(g.landmarks.front().name, "S");  // traced order: canonical, then extended
+  EXPECT_EQ(g.landmarks.back().name, "L6");
   expect_same(round_trip(g), g);
 }
 

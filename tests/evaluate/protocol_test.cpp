@@ -49,8 +49,9 @@ TEST(IsbiProtocol, ShiftOfTenPixelsIsOneMillimetreEverywhere) {
   EXPECT_NEAR(r.test1.overall.mre, 1.0, 1e-9);
   EXPECT_NEAR(r.test2.overall.mre, 1.0, 1e-9);
   EXPECT_DOUBLE_EQ(r.test1.overall.sdr[0], 1.0);
-  EXPECT_EQ(r.extra_test1.overall.n, 105u * 5u);
-  EXPECT_EQ(r.extra_test2.overall.n, 68u * 5u);
+  // Ba, Co, U1_root, L1_root, Prn and the 14 extended landmarks.
+  EXPECT_EQ(r.extra_test1.overall.n, 105u * 19u);
+  EXPECT_EQ(r.extra_test2.overall.n, 68u * 19u);
   const auto md = to_markdown(r);
   EXPECT_NE(md.find("Lindner & Cootes"), std::string::npos);
   EXPECT_NE(md.find("| **this run** | **1.00** | **100.0 %** | **1.00** | **100.0 %** |"), std::string::npos) << md;

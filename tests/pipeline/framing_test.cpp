@@ -56,6 +56,25 @@ TEST(Framing, RecoversScaleRotationAndShiftDespiteTwoGrossMisses) {
   EXPECT_NEAR(s_view.y, p[*canonical_index("S")]->y, 1e-6);
 }
 
+TEST(Framing, LocalTemplateFitPlacesExtendedLandmarksOnAnExactHead) {
+  // On a head that is exactly the template moved by a similarity, every local fit is that
+  // similarity: D lands where it carries the template's D (0.3209, 0.8130).
+  const double scale = 0.7, degrees = -6;
+  const Points p = layout(scale, degrees, {50, 80});
+  const double a = scale * std::cos(degrees * CV_PI / 180), b = scale * std::sin(degrees * CV_PI / 180);
+  const double x = 0.3209 * framing::kFrameWidth, y = 0.8130 * framing::kFrameHeight;
+  const auto d = framing::local_template_position(p, lm::D);
+  ASSERT_TRUE(d);
+  EXPECT_NEAR(d->x, a * x - b * y + 50, 1e-6);
+  EXPECT_NEAR(d->y, b * x + a * y + 80, 1e-6);
+  EXPECT_TRUE(framing::local_template_position(p, lm::C_point));
+  // Pm has no template position; a basis with one landmark left cannot be fitted.
+  EXPECT_FALSE(framing::local_template_position(p, lm::Pm));
+  Points lonely{};
+  lonely[lm::Me] = cv::Point2d(100, 100);
+  EXPECT_FALSE(framing::local_template_position(lonely, lm::D));
+}
+
 TEST(Framing, LargeFilmsAreSampledAtTrainingResolution) {
   std::string why;
   const auto f = framing::fit(layout(2.0, 0.0, {0, 0}), why);

@@ -16,6 +16,10 @@ from conftest import MODELS, ROOT, SAMPLE, cli_binary, positions
 CANONICAL_25 = ["S", "N", "Or", "Po", "ANS", "PNS", "A", "B", "Pog", "Gn", "Me", "Go", "Ar", "Co",
                 "U1_tip", "U1_root", "L1_tip", "L1_root", "UL", "LL", "Pm", "Ba", "Pog_soft",
                 "Sn", "Prn"]
+EXTENDED_14 = ["D", "Cm", "Ptm", "PT", "Bo", "UL_border", "LL_border", "Gn_soft", "Me_soft",
+               "G_soft", "N_soft", "C_point", "U6", "L6"]
+# The names a result of the shipped models has: the 25, then the 14 when the extended model ships.
+TRACED = CANONICAL_25 + (EXTENDED_14 if (MODELS / "extended" / "refine_extended.onnx").exists() else [])
 
 
 def test_reference_readme_example_runs_unchanged(monkeypatch):
@@ -39,7 +43,7 @@ def test_reference_readme_example_runs_unchanged(monkeypatch):
     lines = out.getvalue().splitlines()
     assert lines[0] == "Image: 1935 x 2400"
     assert lines[1] == "Degraded: False"
-    assert [line.split()[0] for line in lines[2:]] == CANONICAL_25
+    assert [line.split()[0] for line in lines[2:]] == TRACED  # the 25 first, as the reference
     assert all("confidence=" in line for line in lines[2:])
     assert cephtrace.CephTracePredictor is cephtrace.Predictor
 
@@ -48,8 +52,9 @@ def test_result_fields(jpg_result):
     r = jpg_result
     assert (r.original_width, r.original_height) == (1935, 2400)
     assert r.source == str(SAMPLE)
-    assert [lm.name for lm in r.landmarks] == CANONICAL_25
-    assert [lm.index for lm in r.landmarks] == list(range(25))
+    assert [lm.name for lm in r.landmarks] == TRACED
+    assert [lm.index for lm in r.landmarks] == list(range(len(TRACED)))
+    assert [lm.extended for lm in r.landmarks] == [i >= 25 for i in range(len(TRACED))]
     for lm in r.landmarks:
         assert 0 <= lm.x < r.original_width and 0 <= lm.y < r.original_height
         assert lm.confidence_label == lm.confidence in ("high", "medium", "low")
@@ -65,7 +70,17 @@ def test_result_fields(jpg_result):
         r.landmark("Xx")
     # Stage 2 runs with the shipped models and says where each landmark came from.
     assert r.refinement == "stage2"
-    assert all(lm.refinement is not None for lm in r.landmarks)
+    assert all(lm.refinement is not None for lm in r.landmarks[:25])
+    assert all(lm.refinement is None and lm.confidence != "high" for lm in r.landmarks[25:])
+
+
+def test_extended_option_keeps_the_25_unchanged(jpg_result):
+    if len(TRACED) == 25:
+        pytest.skip("models/ has no extended/refine_extended.onnx")
+    only25 = cephtrace.Predictor(str(MODELS), extended=False).predict(str(SAMPLE))
+    assert [lm.name for lm in only25.landmarks] == CANONICAL_25
+    assert positions(only25) == positions(jpg_result)[:25]
+    assert "extended" in jpg_result.models_loaded and "extended" not in only25.models_loaded
 
 
 def test_to_dict_is_the_predict_json_of_the_cli(jpg_result, tmp_path):

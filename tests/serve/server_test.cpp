@@ -264,6 +264,24 @@ TEST_F(Serve, AnalyzeFollowsAMovedPoint) {
   EXPECT_GT(sna(gt), before + 1.0);
 }
 
+TEST_F(Serve, AnalyzeReportsTheChosenAnalysesAndTheExtendedLandmarks) {
+  // Molars and incisors make the occlusal plane: Wits is computed from extended landmarks.
+  const json gt = {{"S", {800, 700}},    {"N", {300, 650}},      {"A", {330, 1150}},
+                   {"B", {360, 1500}},   {"U6", {620, 1300}},    {"L6", {620, 1320}},
+                   {"U1_tip", {320, 1310}}, {"L1_tip", {322, 1318}}, {"_pixel_spacing_mm", 0.1}};
+  auto r = server_->client().Post("/v1/analyze?analyses=wits,steiner", gt.dump(), "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const auto j = json::parse(r->body);
+  EXPECT_TRUE(j["measurements"].contains("Wits"));
+  EXPECT_TRUE(j["measurements"].contains("SNA"));
+  EXPECT_FALSE(j["measurements"].contains("facial_angle"));  // Downs was not asked for
+  r = server_->client().Post("/v1/analyze?analyses=steiner,sassouni", gt.dump(), "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(error_of(r)["message"].get<std::string>().find("sassouni"), std::string::npos);
+}
+
 TEST_F(Serve, OverlayIsAPngOfTheImageSize) {
   const auto r = server_->client().Post("/v1/overlay?analyze=1", png_, "image/png");
   ASSERT_TRUE(r);

@@ -167,6 +167,23 @@ TEST(RefineModel, WrongOutputShapeIsRefusedNamingTheFile) {
 }
 
 // The Predictor runs Stage 2 when the model folder has it.
+TEST(RefineLandmarks, AnyLandmarkCountWithAModelOfThatCount) {
+  // The extended model's contract: 14 patches in, 14 channels out, channel i for patch i.
+  std::array<cv::Point2d, kNumLandmarks> blobs;
+  const cv::Mat grey = blob_image(&blobs);
+  std::array<cv::Point2d, kNumExtended> truth, start;
+  for (int i = 0; i < kNumExtended; ++i) truth[i] = blobs[i + 3], start[i] = truth[i] + cv::Point2d(-12, 9);
+  OnnxModel model = OnnxModel::load(test::fixture_models_dir("models_extended") / extended_contract().relative_path,
+                                    extended_contract());
+  const auto refined = refine_landmarks({&model, 1}, make_refine_grid(grey), start, Decoder::Reference, 2, 5);
+  ASSERT_EQ(refined.size(), size_t(kNumExtended));
+  for (int i = 0; i < kNumExtended; ++i)
+    EXPECT_LT(cv::norm(refined[i].position - truth[i]), 2.0) << "landmark " << i;
+  // A 25-channel model does not answer for 14 patches.
+  OnnxModel stage2 = fixture_refine_model();
+  EXPECT_THROW(refine_landmarks({&stage2, 1}, make_refine_grid(grey), start, Decoder::Reference, 1), std::exception);
+}
+
 PredictorOptions options_for(const std::string& variant) {
   PredictorOptions o;
   o.model_dir = test::fixture_models_dir(variant);
@@ -253,6 +270,67 @@ TEST(PredictorStage2, LoadsNumberedEnsembleMembers) {
     if (pair.landmarks[i].refinement->applied && single.landmarks[i].refinement->applied)
       moved |= std::abs(pair.landmarks[i].x - single.landmarks[i].x) > 0.1;
   EXPECT_TRUE(moved);
+}
+
+}  // namespace
+}  // namespace cephtrace
+
+namespace cephtrace {
+namespace {
+
+TEST(PredictorExtended, AddsTheFourteenAfterThe25WhenTheModelIsThere) {
+  PredictorOptions o;
+  o.model_dir = test::fixture_models_dir("models_extended");
+  o.threads = 1;
+  Predictor predictor(o);
+  const auto loaded = predictor.loaded_models();
+  EXPECT_NE(std::find(loaded.begin(), loaded.end(), "extended"), loaded.end());
+  const cv::Mat image = test::synthetic_cephalogram({600, 700});
+  const auto r = predictor.predict(image);
+  ASSERT_EQ(r.landmarks.size(), size_t(kNumTraced));
+  for (int i = 0; i < kNumTraced; ++i) {
+    const auto& l = r.landmarks[i];
+    EXPECT_EQ(l.index, i);
+    EXPECT_EQ(l.name, landmark_name(i));
+    EXPECT_EQ(l.extended, i >= kNumLandmarks) << l.name;
+    if (!l.extended) continue;
+    EXPECT_NE(l.confidence, "high") << l.name;  // never high: learnt from 89 films
+    EXPECT_FALSE(l.refinement) << l.name;       // Stage 2's fields are the 25's
+    EXPECT_TRUE(std::isfinite(l.x) && std::isfinite(l.y)) << l.name;
+  }
+  EXPECT_GT(r.time_ms(TimedStage::Extended), 0.0);
+  EXPECT_NE(std::find(r.models_loaded.begin(), r.models_loaded.end(), "extended"), r.models_loaded.end());
+  const auto json = to_json(r);
+  EXPECT_EQ(json["landmarks"][lm::U6]["name"], "U6");
+  EXPECT_EQ(json["landmarks"][lm::U6]["extended"], true);
+  EXPECT_FALSE(json["landmarks"][lm::S].contains("extended"));
+  // The predict JSON reads back with the extended names, so `analyze` sees them.
+  const auto back = read_predict_json(json, "").front().landmarks;
+  ASSERT_TRUE(back.points[lm::L6]);
+  EXPECT_DOUBLE_EQ(back.points[lm::L6]->x, r.landmarks[lm::L6].x);
+
+  // Off: the 25, identical to the run with the model.
+  o.extended = false;
+  Predictor without(o);
+  const auto loaded_without = without.loaded_models();
+  EXPECT_EQ(std::find(loaded_without.begin(), loaded_without.end(), "extended"), loaded_without.end());
+  const auto r25 = without.predict(image);
+  ASSERT_EQ(r25.landmarks.size(), size_t(kNumLandmarks));
+  for (int i = 0; i < kNumLandmarks; ++i) EXPECT_EQ(r25.landmarks[i].x, r.landmarks[i].x) << i;
+}
+
+TEST(PredictorExtended, AWrongShapeIsNamedAndTheRestRuns) {
+  PredictorOptions o;
+  o.model_dir = test::fixture_models_dir("models_bad_extended");
+  o.threads = 1;
+  Predictor predictor(o);
+  bool named = false;
+  for (const auto& [key, why] : predictor.missing_models())
+    if (key == "extended") named = why.find("refine_extended.onnx") != std::string::npos;
+  EXPECT_TRUE(named);
+  EXPECT_EQ(predictor.predict(test::synthetic_cephalogram({600, 700})).landmarks.size(), size_t(kNumLandmarks));
+  o.strict = true;
+  EXPECT_THROW(Predictor{o}, ModelError);
 }
 
 }  // namespace

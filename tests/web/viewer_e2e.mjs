@@ -1,7 +1,7 @@
 // End-to-end test of the viewer in headless Chromium, driven through chromedriver's
 // WebDriver HTTP API with Node's own fetch (no npm packages). It starts `cephtrace serve`
 // on a free 127.0.0.1 port with the shipped models, opens the sample ISBI image through
-// the file picker, waits for the 25 points, drags A and checks that SNA follows, calibrates
+// the file picker, waits for the points (25, or 39 with the extended model), drags A and checks that SNA follows, calibrates
 // with two clicks on the image, undoes and redoes, and compares the JSON export with the drag.
 //
 //   node tests/web/viewer_e2e.mjs --binary build/bin/cephtrace [--screenshots DIR]
@@ -21,6 +21,9 @@ const binary = path.resolve(arg("--binary", path.join(root, "build/bin/cephtrace
 const screenshots = arg("--screenshots", null);
 const image = path.join(root, "samples/isbi2015_151.jpg");
 const modelDir = path.join(root, "models");
+// The landmarks a result of these models has: the 25, and the 14 extended ones when the
+// extended model is there.
+const TRACED = existsSync(path.join(modelDir, "extended/refine_extended.onnx")) ? 39 : 25;
 
 function skip(why) {
   console.log("SKIPPED: " + why);
@@ -128,9 +131,9 @@ async function main() {
   await wd("POST", s("/url"), { url: base });
   // Open the image through the file picker, as a user would.
   await wd("POST", s(`/element/${await find("#file-input")}/value`), { text: image });
-  await waitFor("25 landmarks", () => js(`return document.body.dataset.landmarks === "25";`));
+  await waitFor(`${TRACED} landmarks`, () => js(`return document.body.dataset.landmarks === "${TRACED}";`));
   await waitFor("first analysis", async () => (await analysisVersion()) >= 1);
-  check((await js("return window.cephtrace.state.points.length;")) === 25, "25 points shown");
+  check((await js("return window.cephtrace.state.points.length;")) === TRACED, `${TRACED} points shown`);
   // A result where the anatomical gate moved Ba and the film was read inverted: the status
   // panel names both, and Ba is a link that selects it. Then back to the real result.
   const statusOf = `
@@ -213,10 +216,10 @@ async function main() {
   check(a.name === "A" && a.corrected === true && a.x === aAfter.x && a.y === aAfter.y &&
         a.predicted_x === aBefore.x && a.predicted_y === aBefore.y, "the JSON export has A at the dragged position, flagged corrected");
   check(exported.landmarks.filter((l) => l.corrected).length === 1, "only A is flagged corrected");
-  check(exported.landmarks.length === 25, "the export holds all 25 landmarks");
+  check(exported.landmarks.length === TRACED, `the export holds all ${TRACED} landmarks`);
   await click("#export-csv");
   const csv = (await js("return window.cephtrace.state.lastExport.text;")).trim().split("\n");
-  check(csv.length === 26 && csv[1 + A].startsWith(`${A},A,${aAfter.x.toFixed(2)},${aAfter.y.toFixed(2)},`) && csv[1 + A].includes(",true,"),
+  check(csv.length === TRACED + 1 && csv[1 + A].startsWith(`${A},A,${aAfter.x.toFixed(2)},${aAfter.y.toFixed(2)},`) && csv[1 + A].includes(",true,"),
         "the CSV export has A at the dragged position, flagged corrected");
   await click("#export-png");
   const pngExported = await waitFor("PNG export", () => js(`const e = window.cephtrace.state.lastExport;
@@ -248,7 +251,7 @@ async function main() {
   await wd("POST", s(`/element/${await find("#gt-input")}/value`), { text: truthFile });
   await waitFor("MRE", () => js(`return document.getElementById("mre").textContent.includes("MRE");`), 10000);
   const mre = await js(`return document.getElementById("mre").textContent;`);
-  check(mre.includes("MRE 0.50 mm over 25"), `ground truth gives each landmark's error and the MRE (${mre.trim()})`);
+  check(mre.includes(`MRE 0.50 mm over ${TRACED}`), `ground truth gives each landmark's error and the MRE (${mre.trim()})`);
   await screenshot("viewer_final.png");
 
   // The printable report: the page printed to PDF with the print style sheet.
@@ -286,7 +289,7 @@ async function main() {
     execFileSync("dcmodify", ["-nb", "-i", "(0028,0030)=0.1\\0.1", dcm]);
     await js(`document.body.dataset.landmarks = "";`);
     await wd("POST", s(`/element/${await find("#file-input")}/value`), { text: dcm });
-    await waitFor("25 landmarks on the DICOM", () => js(`return document.body.dataset.landmarks === "25";`));
+    await waitFor(`${TRACED} landmarks on the DICOM`, () => js(`return document.body.dataset.landmarks === "${TRACED}";`));
     const st = await js("return { method: window.cephtrace.state.scale.method, mm: window.cephtrace.state.scale.mmPerPx, w: window.cephtrace.state.image.width };");
     check(st.method === "dicom" && st.mm === 0.1 && st.w === 1935, `a DICOM opens, shown at full size, with its spacing as the scale (${JSON.stringify(st)})`);
     check((await js(`return document.getElementById("scale-label").textContent;`)).startsWith("DICOM"), "the scale label says DICOM");
@@ -300,7 +303,7 @@ async function main() {
   await waitFor("token dialog", () => js(`return document.getElementById("token-dialog").open;`), 10000);
   await wd("POST", s(`/element/${await find("#token-input")}/value`), { text: "e2e-secret" });
   await click("#token-dialog button");
-  await waitFor("25 landmarks with the token", () => js(`return document.body.dataset.landmarks === "25";`));
+  await waitFor(`${TRACED} landmarks with the token`, () => js(`return document.body.dataset.landmarks === "${TRACED}";`));
   check((await js("return window.cephtrace.state.fileName;")) === "isbi2015_151.jpg", "with the token, the viewer opens the --open image");
   await wd("DELETE", s(""));
 }

@@ -1,0 +1,239 @@
+"""The extended model (issue 16): the 14 CL-Detection 2023 landmarks beyond CANONICAL_25
+(EXTENDED_14 in include/cephtrace/tables.def: D, Ptm, PT, Bolton, the first molars, the
+soft-tissue points of Holdaway's and Burstone–Legan's analyses).
+
+Two steps, both run by the engine after the 25 landmarks (src/stage2/extended.cpp):
+1. A start for each extended landmark from the 25: the mean head (the framing template,
+   `training.framing_template`, which also holds the 14's mean places) is fitted by a
+   least-squares similarity to the 8 canonical landmarks nearest to that landmark in the
+   template (not Pm, which is derived), and the fit carries the template's landmark over.
+   On the training images, from the true 25: 3.2 mm mean error (`--init-study`).
+2. Stage 2's refinement with a model of the same design and grid (training/refine.py), one
+   128² patch per extended landmark: models/extended/refine_extended.onnx, input
+   (14,1,128,128), output (14,14,64,64), channel k of patch k. Two passes.
+
+Labels: CL-2023 labels exist for 89 of the training images 001–140 (fit) and 4 of 141–150
+(model selection); the test images are never used. The loss covers only the 14.
+
+    /usr/bin/python3 -m training.extended --minutes 70 --runs /root/cephtrace-runs --out models
+    /usr/bin/python3 -m training.extended --export-only --runs /root/cephtrace-runs --out models
+"""
+import argparse
+import os
+import random
+import time
+
+import numpy as np
+import torch
+
+from . import common as C
+from . import loader as L
+from . import refine as R
+from .export import export_onnx, verify_cv2
+from .framing_template import similarity
+from .grid import resample, to_grid
+from .loop import fit
+from .runtime import load_checkpoint, model_device
+from .tables import EXTENDED_14
+
+NEXT = len(EXTENDED_14)
+BASIS = 8            # canonical landmarks each start is fitted to
+PASSES = 2
+NOT_IN_BASIS = {"Pm"}  # derived by a rule, not annotated
+
+
+load_extended = C.load_extended
+
+
+def template():
+    """Mean (25,2) canonical and (14,2) extended positions over the training images 001–140,
+    left-facing, original ISBI pixels (the framing template's numbers)."""
+    pts, ext = [], []
+    for i in C.TRAIN_IDS:
+        pts.append(C.load_landmarks(i, derive_pm=False)[0])
+        e = load_extended(i)
+        if e is not None:
+            ext.append(e)
+    with np.errstate(all="ignore"):
+        return np.nanmean(np.stack(pts), 0), np.mean(np.stack(ext), 0)
+
+
+def basis_of(t25, t14):
+    """For each extended landmark, the BASIS canonical indices nearest to it in the template."""
+    usable = [k for k, n in enumerate(C.CANONICAL_25) if n not in NOT_IN_BASIS]
+    out = []
+    for e in range(NEXT):
+        d = np.hypot(*(t25[usable] - t14[e]).T)
+        out.append([usable[j] for j in np.argsort(d, kind="stable")[:BASIS]])
+    return out
+
+
+def initial_guess(t25, t14, basis, pts25):
+    """Start positions (14,2) from 25 landmarks (NaN = absent; needs 2 of a basis)."""
+    out = np.full((NEXT, 2), np.nan)
+    for e in range(NEXT):
+        b = [k for k in basis[e] if not np.isnan(pts25[k]).any()]
+        if len(b) < 2:
+            continue
+        z, c = similarity(t25[b], pts25[b])
+        q = z * (t14[e, 0] + 1j * t14[e, 1]) + c
+        out[e] = (q.real, q.imag)
+    return out
+
+
+def load_cases(ids):
+    cases = []
+    for i in ids:
+        e = load_extended(i)
+        if e is None:
+            continue
+        c = R.Case()
+        c.id = i
+        g = C.load_grey_mirrored(i)
+        c.pts25 = C.load_landmarks(i, derive_pm=False, grey=g)[0]
+        H, W = g.shape
+        c.img = resample(g)
+        gh, gw = c.img.shape
+        c.W, c.H, c.pts = W, H, e
+        c.gpts = to_grid(e, W, H, gw, gh)
+        cases.append(c)
+    print("[extended] %d cases with CL-2023 labels" % len(cases), flush=True)
+    return cases
+
+
+def refine_points(model, c, start_grid):
+    xs, origins = [], []
+    for k in range(NEXT):
+        p, x0, y0 = R.engine_patch(c.img, start_grid[k])
+        xs.append(p); origins.append((x0, y0))
+    with torch.no_grad():
+        out = model(torch.from_numpy(np.stack(xs)).to(model_device(model))).cpu().numpy()
+    res = np.zeros((NEXT, 2))
+    for k in range(NEXT):
+        u, v, _ = R.decode(out[k, k])
+        res[k] = (origins[k][0] + R.STRIDE * u + 0.5, origins[k][1] + R.STRIDE * v + 0.5)
+    return res
+
+
+def evaluate(model, cases, tpl, noise_mm=1.5, seed=7):
+    """MRE (mm) of the extended landmarks: start from the true 25 + N(0, noise_mm), PASSES passes."""
+    t25, t14, basis = tpl
+    model.eval()
+    rng = np.random.default_rng(seed)
+    before, after = [], []
+    for c in cases:
+        scale = c.img.shape[1] / c.W
+        start = initial_guess(t25, t14, basis, c.pts25 + rng.normal(0, noise_mm / C.MM_PER_PX, c.pts25.shape))
+        g = to_grid(start, c.W, c.H, c.img.shape[1], c.img.shape[0])
+        g0 = g.copy()
+        for _ in range(PASSES):
+            g = refine_points(model, c, g)
+        before += list(np.hypot(*(g0 - c.gpts).T) / scale * C.MM_PER_PX)
+        after += list(np.hypot(*(g - c.gpts).T) / scale * C.MM_PER_PX)
+    model.train()
+    return float(np.mean(after)), float(np.mean(before))
+
+
+class _Samples:
+    def __init__(self, cases):
+        self.cases = cases
+
+    def __call__(self, n, rng):
+        c = self.cases[rng.integers(len(self.cases))]
+        return R.make_train_patch(c, int(rng.integers(NEXT)), rng, strong=True)
+
+
+def train(runs, out_models, minutes=70.0, bs=24, lr=2e-3, resume=True, seed=0, eval_every_s=300.0,
+          smoke=False):
+    """smoke: three steps on two images, validated and exported (train_all --smoke)."""
+    torch.manual_seed(seed); np.random.seed(seed); random.seed(seed)
+    device = torch.device("cpu")
+    os.makedirs(runs, exist_ok=True)
+    ck_last, ck_best = os.path.join(runs, "extended_last.pt"), os.path.join(runs, "extended_best.pt")
+    model = R.RefineNet(nout=NEXT)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    st = {"elapsed": 0.0, "step": 0, "samples": 0, "best": 1e9, "last_eval": 0.0}
+    if resume and os.path.exists(ck_last) and not smoke:
+        ck = load_checkpoint(ck_last)
+        model.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"]); st.update(ck["state"])
+        print("[extended] resumed at step %d, %.1f min, best %.3f mm" % (st["step"], st["elapsed"] / 60, st["best"]), flush=True)
+    tpl = template()
+    tpl = (tpl[0], tpl[1], basis_of(*tpl))
+    tr = load_cases([1, 3] if smoke else C.TRAIN_IDS)
+    va = load_cases([141] if smoke else C.VAL_IDS)
+    stream = L.batches(_Samples(tr), seed, st["samples"], bs, 0, device)
+    model.train()
+
+    def batch_loss():
+        x, y, m = R.to_network(*next(stream))
+        st["samples"] += len(x)
+        return R.hm_loss(model(x), y, m)
+
+    def validate(done, loss, cur):
+        st["last_eval"] = st["elapsed"]
+        mre, mre0 = evaluate(model, va, tpl)
+        print(time.strftime("%H:%M:%S ") + "[extended] step %d loss %.4f lr %.2e elapsed %.1f/%.0f min | val MRE %.3f mm (start %.3f) best %.3f" %
+              (st["step"], loss, cur, st["elapsed"] / 60, minutes, mre, mre0, min(mre, st["best"])), flush=True)
+        if mre < st["best"] or smoke:
+            st["best"] = mre
+            torch.save({"model": model.state_dict(), "val_mre": mre, "step": st["step"]}, ck_best)
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": st}, ck_last)
+        if done:
+            export_best(runs, out_models, va[0])
+
+    fit(opt, st, minutes * 60.0, batch_loss, validate, lr, warmup_steps=100, max_steps=3 if smoke else None,
+        validate_now=lambda done: done or (not smoke and st["elapsed"] - st["last_eval"] >= eval_every_s))
+
+
+def export_best(runs, out_models, case=None):
+    ck = load_checkpoint(os.path.join(runs, "extended_best.pt"))
+    model = R.RefineNet(nout=NEXT)
+    model.load_state_dict(ck["model"]); model.eval()
+    if case is None:
+        case = load_cases([141])[0]
+    ex = torch.from_numpy(np.stack([R.engine_patch(case.img, case.gpts[k])[0] for k in range(NEXT)]).astype(np.float32))
+    path = os.path.join(out_models, "extended", "refine_extended.onnx")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    export_onnx(model, ex, path)
+    verify_cv2(model, ex, path)
+    print("[extended] exported best (step %s, val MRE %.3f mm) -> %s" % (ck["step"], ck["val_mre"], path), flush=True)
+
+
+def init_study():
+    """Mean error (mm) of the start alone, leave-one-out over the training images with labels."""
+    ids = [i for i in C.TRAIN_IDS if load_extended(i) is not None]
+    P = np.stack([C.load_landmarks(i, derive_pm=False)[0] for i in ids])
+    E = np.stack([load_extended(i) for i in ids])
+    errs = []
+    for j in range(len(ids)):
+        rest = np.delete(np.arange(len(ids)), j)
+        with np.errstate(all="ignore"):
+            t25, t14 = np.nanmean(P[rest], 0), E[rest].mean(0)
+        errs.append(np.hypot(*(initial_guess(t25, t14, basis_of(t25, t14), P[j]) - E[j]).T) * C.MM_PER_PX)
+    errs = np.array(errs)
+    print("start from the true 25, leave-one-out over %d training images: mean %.2f mm" % (len(ids), errs.mean()))
+    for n, v in zip(EXTENDED_14, errs.mean(0)):
+        print("  %-10s %.2f mm" % (n, v))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", default="/root/cephtrace-runs")
+    ap.add_argument("--out", default="models")
+    ap.add_argument("--minutes", type=float, default=70.0)
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--no-resume", action="store_true")
+    ap.add_argument("--export-only", action="store_true")
+    ap.add_argument("--init-study", action="store_true")
+    a = ap.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    if a.init_study:
+        return init_study()
+    if a.export_only:
+        return export_best(a.runs, a.out)
+    train(a.runs, a.out, minutes=a.minutes, resume=not a.no_resume)
+
+
+if __name__ == "__main__":
+    main()
