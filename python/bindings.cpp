@@ -431,8 +431,8 @@ PYBIND11_MODULE(_cephtrace, m) {
       .def_readonly("spread_grid_px", &Refinement::spread_grid_px);
 
   py::class_<LandmarkPrediction>(m, "Landmark", "One predicted landmark, in original image pixels.")
-      .def_readonly("index", &LandmarkPrediction::index, "canonical index (0..24)")
-      .def_readonly("name", &LandmarkPrediction::name, "canonical name: 'S', 'N', ...")
+      .def_readonly("index", &LandmarkPrediction::index, "0..24 canonical, 25..38 extended")
+      .def_readonly("name", &LandmarkPrediction::name, "canonical or extended name: 'S', 'N', ..., 'U6'")
       .def_readonly("x", &LandmarkPrediction::x)
       .def_readonly("y", &LandmarkPrediction::y)
       .def_readonly("peak", &LandmarkPrediction::peak, "Stage 1 heatmap maximum")
@@ -554,20 +554,26 @@ known (DICOM files carry their own). Raises FileNotFoundError, ImageError, Model
       .def("__str__", &format_table);
 
   m.def("analyze", [](const py::object& landmarks, std::optional<double> pixel_spacing_mm,
-                      bool allow_low_confidence, bool sn_scaled) -> py::object {
+                      bool allow_low_confidence, bool sn_scaled,
+                      const std::vector<std::string>& analyses) -> py::object {
     AnalysisOptions o;
     o.pixel_spacing_mm = pixel_spacing_mm;
     o.allow_low_confidence = allow_low_confidence;
     o.sn_scaled = sn_scaled;
+    o.analyses = analyses;
     const auto sets = landmark_sets(landmarks);
     if (sets.size() == 1 && sets[0].first.empty()) return py::cast(analyze(sets[0].second, o));
     py::dict batch;
     for (const auto& [name, set] : sets) batch[py::str(name)] = analyze(set, o);
     return batch;
   }, py::arg("landmarks"), py::kw_only(), py::arg("pixel_spacing_mm") = py::none(),
-     py::arg("allow_low_confidence") = false, py::arg("sn_scaled") = false, R"doc(
-Steiner, Downs, Tweed, Björk-Jarabak, McNamara and soft-tissue analyses of one landmark set:
-a PredictionResult, a predict result or ground-truth dict, or the path of such a JSON file.
+     py::arg("allow_low_confidence") = false, py::arg("sn_scaled") = false,
+     py::arg("analyses") = std::vector<std::string>{}, R"doc(
+Steiner, Wits, Downs, Tweed, Björk-Jarabak, McNamara, Ricketts, Holdaway and Burstone-Legan
+analyses of one landmark set (analyses=['steiner', 'wits', ...] chooses; ValueError for an
+unknown one): a PredictionResult, a predict result or ground-truth dict, or the path of such
+a JSON file. Measures needing the extended landmarks (molars, PT, columella, soft-tissue
+points) are listed as not available when the set lacks them.
 A batch file gives a dict {image: AnalysisReport}. Lengths are in mm when the pixel spacing
 is known (the result's, or pixel_spacing_mm), else in pixels, or with sn_scaled=True
 scaled so that S-N = 71 mm.)doc");

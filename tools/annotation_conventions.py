@@ -70,6 +70,8 @@ def main():
             dist, off = rows[s]
             cells += [f"{dist[i]:.2f}", f"{off[i, 0]:+.1f}, {off[i, 1]:+.1f}"]
         lines.append(f"| {lm} | " + " | ".join(cells) + " |")
+    # The scale of two annotators' disagreement, e.g. for the extended landmarks' errors.
+    lines.append("| **mean of the 19** | " + " | ".join(f"**{rows[s][0].mean():.2f}** | " for s in SPLITS) + " |")
     lines += ["", "Senior Pog_soft relative to senior Pog (mean over all images of the split, mm): " +
               "; ".join(f"{s} {v[0]:+.1f}, {v[1]:+.1f}" for s, v in chin.items()) + "."]
     text = "\n".join(lines) + "\n"

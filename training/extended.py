@@ -2,7 +2,8 @@
 (EXTENDED_14 in include/cephtrace/tables.def: D, Ptm, PT, Bolton, the first molars, the
 soft-tissue points of Holdaway's and Burstone–Legan's analyses).
 
-Two steps, both run by the engine after the 25 landmarks (src/stage2/extended.cpp):
+Two steps, both run by the engine after the 25 landmarks (extend_in_view in
+src/pipeline/predictor.cpp, framing::local_template_position, refine_landmarks):
 1. A start for each extended landmark from the 25: the mean head (the framing template,
    `training.framing_template`, which also holds the 14's mean places) is fitted by a
    least-squares similarity to the 8 canonical landmarks nearest to that landmark in the
@@ -22,6 +23,7 @@ import argparse
 import os
 import random
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -54,7 +56,8 @@ def template():
         e = load_extended(i)
         if e is not None:
             ext.append(e)
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings():  # Pm is annotated nowhere: its mean is NaN, as meant
+        warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanmean(np.stack(pts), 0), np.mean(np.stack(ext), 0)
 
 
@@ -207,7 +210,8 @@ def init_study():
     errs = []
     for j in range(len(ids)):
         rest = np.delete(np.arange(len(ids)), j)
-        with np.errstate(all="ignore"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
             t25, t14 = np.nanmean(P[rest], 0), E[rest].mean(0)
         errs.append(np.hypot(*(initial_guess(t25, t14, basis_of(t25, t14), P[j]) - E[j]).T) * C.MM_PER_PX)
     errs = np.array(errs)

@@ -747,10 +747,13 @@ async function loadCase(file) {
     if (!state.image) throw new Error(`open its image (${data.image.name}) first, then load the case`);
     if (data.image.width !== state.width || data.image.height !== state.height)
       throw new Error(`it belongs to ${data.image.name} (${data.image.width}×${data.image.height}), not to this image`);
-    const points = LANDMARKS.slice(0, state.points.length).map((l) => {
+    // The 25 must be in the case; an extended landmark it lacks (a case saved before the
+    // extended model) keeps this result's position.
+    const points = LANDMARKS.slice(0, state.points.length).map((l, i) => {
       const p = data.points.find((q) => q.name === l.name);
-      if (!p || !Number.isFinite(p.x) || !Number.isFinite(p.y)) throw new Error("landmark " + l.name + " missing");
-      return { x: p.x, y: p.y };
+      if (p && Number.isFinite(p.x) && Number.isFinite(p.y)) return { x: p.x, y: p.y };
+      if (i >= 25) return { ...state.points[i] };
+      throw new Error("landmark " + l.name + " missing");
     });
     const from = { points: state.points.map((p) => ({ ...p })), scale: structuredClone(state.scale) };
     const to = { points, scale: data.scale };

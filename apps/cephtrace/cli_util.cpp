@@ -254,14 +254,14 @@ Predictor load_predictor(const PredictorOptions& options) {
   return predictor;
 }
 
-void add_analyses_option(CLI::App* cmd, std::vector<std::string>& analyses) {
+CLI::Option* add_analyses_option(CLI::App* cmd, std::vector<std::string>& analyses) {
   std::vector<std::string> ids;
   std::string listing;
   for (const auto& [id, name] : analysis_names()) {
     ids.emplace_back(id);
     listing += (listing.empty() ? "" : ", ") + std::string(id) + " (" + std::string(name) + ")";
   }
-  cmd->add_option("--analyses", analyses,
+  return cmd->add_option("--analyses", analyses,
                   "Comma-separated analyses to report, listed in clinical order whatever the order "
                   "given: " + listing + ". Default: all")
       ->delimiter(',')

@@ -75,7 +75,7 @@ Predictor load_predictor(const PredictorOptions& options);
 void add_jobs_option(CLI::App* cmd, int& jobs);
 
 // --analyses steiner,wits,...: which clinical analyses to report (AnalysisOptions::analyses).
-void add_analyses_option(CLI::App* cmd, std::vector<std::string>& analyses);
+CLI::Option* add_analyses_option(CLI::App* cmd, std::vector<std::string>& analyses);
 // `jobs` Predictors for run_batch (warnings once). With threads 0 each job's OpenCV pool gets
 // cores/jobs threads: the pool is process-wide, and jobs x threads should fit the cores.
 std::vector<Predictor> load_predictors(PredictorOptions options, int jobs);

@@ -258,10 +258,10 @@ CommandRunner add_predict_command(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "left", "right"}));
   cmd->add_flag("--reference-exact", args->reference_exact,
                 "Use the reference's contour-to-polyline rule in Phase 0D (see the spec)");
-  cmd->add_flag("--analyze", args->analyze,
+  auto* analyze_flag = cmd->add_flag("--analyze", args->analyze,
                 "Add the clinical analyses (Steiner, Downs, Tweed, ...) to each result and draw "
                 "their lines on the overlay");
-  add_analyses_option(cmd, args->analyses);
+  add_analyses_option(cmd, args->analyses)->needs(analyze_flag);
   cmd->add_option("--pixel-spacing", args->pixel_spacing,
                   "Pixel spacing in mm, recorded in the result (overrides DICOM)")
       ->check(pixel_spacing_mm());

@@ -195,10 +195,14 @@ const std::vector<Definition>& definitions() {
        [](const Points& p) { return distance_anterior(p[A], p[Pog], p[L1_tip]); }},
 
       // --- Ricketts (norms at 9 years; see docs/analyses.md for their change with age) -------
-      {"facial_axis", "Ricketts", "Ba–N to the facial axis PT–Gn (posterior-inferior angle)",
-       Kind::Angle, {Ba, N, PT, Gn}, 90, 3.5, "Ricketts 1981",
+      {"facial_axis", "Ricketts",
+       "Ba–N to the facial axis PT–Gn_c (posterior-inferior angle; Gn_c: where the facial plane "
+       "N–Pog meets the mandibular plane Go–Me, Ricketts' constructed gnathion)",
+       Kind::Angle, {Ba, N, PT, Pog, Go, Me}, 90, 3.5, "Ricketts 1981",
        "horizontal growth pattern (brachyfacial)", "vertical growth pattern (dolichofacial)",
-       [](const Points& p) { return angle_between(p[Ba] - p[N], p[Gn] - p[PT]); }},
+       [](const Points& p) {
+         return angle_between(p[Ba] - p[N], intersection(p[N], p[Pog], p[Go], p[Me]) - p[PT]);
+       }},
       {"facial_depth", "Ricketts", "FH to facial plane N–Pog", Kind::Angle, {Po, Or, N, Pog}, 87, 3,
        "Ricketts 1981", "prognathic mandible", "retrognathic mandible",
        [](const Points& p) { return angle_between(p[Pog] - p[N], -fh(p)); }},
@@ -236,10 +240,10 @@ const std::vector<Definition>& definitions() {
        "protrusive lower lip", "retrusive lower lip",
        [](const Points& p) { return distance_anterior(p[UL], p[Pog_soft], p[LL]); }},
       {"upper_lip_thickness", "Holdaway",
-       "upper incisor to the vermilion UL, along FH (approximation: the incisor tip stands in for "
-       "its labial surface)",
+       "upper lip thickness at the vermilion: upper incisor to UL, along FH (approximation: the "
+       "incisor tip stands in for its labial surface, which lies a little further forward)",
        Kind::Length, {U1_tip, UL, Po, Or}, 13.5, 1, "Holdaway 1983 (13–14 mm)",
-       "thick upper lip", "thin upper lip (lip strain)",
+       "thick upper lip at the vermilion", "thin upper lip at the vermilion",
        [](const Points& p) { return along(fh(p), p[UL] - p[U1_tip]); }},
       {"soft_tissue_chin_thickness", "Holdaway", "Pog to Pog_soft", Kind::Length, {Pog, Pog_soft},
        11, 1, "Holdaway 1983 (10–12 mm)", "thick soft-tissue chin", "thin soft-tissue chin",

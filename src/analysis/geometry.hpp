@@ -46,6 +46,15 @@ inline double distance_anterior(Pt top, Pt bottom, Pt p) {
   return cross(d, p - top) / length(d);
 }
 
+// Where the line through a1, a2 meets the line through b1, b2; NaN coordinates when they are
+// parallel or a line is degenerate.
+inline Pt intersection(Pt a1, Pt a2, Pt b1, Pt b2) {
+  const Pt u = a2 - a1, v = b2 - b1;
+  const double den = cross(u, v);
+  if (den == 0) return {kNaN, kNaN};
+  return a1 + u * (cross(b1 - a1, v) / den);
+}
+
 // Signed length of v along the direction u (positive when v points the same way).
 inline double along(Pt u, Pt v) {
   if (length(u) == 0) return kNaN;

@@ -113,6 +113,7 @@ AliasTable AliasTable::builtin() {
       {"upper lip mucocutaneous border", "UL_border"}, {"lower lip mucocutaneous border", "LL_border"},
       {"soft tissue gnathion", "Gn_soft"}, {"soft tissue menton", "Me_soft"}, {"glabella", "G_soft"},
       {"soft tissue glabella", "G_soft"}, {"soft tissue nasion", "N_soft"}, {"cervical point", "C_point"},
+      {"cervical", "C_point"},
       {"upper first molar", "U6"}, {"U6_mesial", "U6"}, {"lower first molar", "L6"}, {"L6_mesial", "L6"},
   };
   for (const auto& [alias, canonical] : names) t.add(alias, canonical);

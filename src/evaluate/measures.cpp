@@ -13,7 +13,7 @@ OriginalImageLandmarks landmark_set(const std::vector<NamedPoint>& points, doubl
   GroundTruth g;
   g.landmarks = points;
   g.pixel_spacing_mm = mm_per_px;
-  return landmarks_from_ground_truth(g);  // the canonical names; others are not used by analyses
+  return landmarks_from_ground_truth(g);  // canonical and extended names; others are not used
 }
 
 }  // namespace

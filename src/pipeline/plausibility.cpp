@@ -30,18 +30,23 @@ std::vector<std::string> model_output_problems(const PredictionResult& r) {
   if (r.landmarks.empty()) return problems;
   bool finite = true;
   double lo = r.landmarks.front().peak, hi = lo;
+  size_t stage1_count = 0;
   for (const auto& l : r.landmarks) {
+    finite = finite && std::isfinite(l.x) && std::isfinite(l.y) && std::isfinite(l.peak);
+    if (l.extended) continue;  // another model's peaks: they would hide a flat Stage 1
+    ++stage1_count;
     finite = finite && std::isfinite(l.x) && std::isfinite(l.y) && std::isfinite(l.peak);
     lo = std::min(lo, l.peak);
     hi = std::max(hi, l.peak);
   }
   if (!finite) problems.push_back("model output contains NaN or infinite values");
-  else if (r.landmarks.size() > 1 && hi - lo < 1e-6)
+  else if (stage1_count > 1 && hi - lo < 1e-6)
     problems.push_back("Stage 1 output is flat: every heatmap peaks at " + number(hi));
   // A flat Stage 2 output moves every landmark to the same spot of its patch.
   bool moved = false, all_refined = true;
   double rlo = 1e300, rhi = -1e300;
   for (const auto& l : r.landmarks) {
+    if (l.extended) continue;  // Stage 2 refines the 25 only
     if (!l.refinement) {
       all_refined = false;
       break;

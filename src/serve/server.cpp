@@ -285,6 +285,7 @@ ordered_json describe_models(const std::filesystem::path& dir, const Predictor& 
   std::vector<std::pair<std::string, std::string>> files;  // key, relative path
   for (const auto& c : model_contracts()) files.emplace_back(c.name, c.relative_path);
   for (int m = 1; m <= kMaxRefineModels; ++m) files.emplace_back(refine_model_name(m), refine_model_path(m));
+  files.emplace_back(extended_contract().name, extended_contract().relative_path);
   const auto loaded = p.loaded_models();
   ordered_json list = ordered_json::array();
   for (const auto& [key, rel] : files) {

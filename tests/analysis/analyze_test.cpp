@@ -225,26 +225,37 @@ TEST(Downs, OcclusalPlaneCantAndLowerIncisor) {
   EXPECT_NEAR(value(r, "L1-OP"), 14.5, kTol);
 }
 
+// Ba–N, FH horizontal, the facial plane N–Pog leaning back 3°; the mandibular plane Go–Me
+// meets it at gn_c (Ricketts' constructed gnathion), and PT lies `axis` from gn_c. The annotated
+// Gn is put elsewhere: the facial axis must not use it.
+OriginalImageLandmarks ricketts_face(P axis) {
+  const P ba(-10, -20), n(70, 0);
+  const P gn_c = polar(n, -93, 110);
+  return profile_set({{Ba, ba},
+                      {N, n},
+                      {PT, gn_c - axis},
+                      {Gn, gn_c + P(-9, 4)},
+                      {Go, gn_c + P(-80, 30)},
+                      {Me, gn_c + P(-8, 3)},
+                      {Po, {-10, -15}},
+                      {Or, {60, -15}},
+                      {Pog, polar(n, -93, 100)},
+                      {A, {73, -50}}});
+}
+
 TEST(Ricketts, FacialAxisDepthConvexityAndCranialDeflection) {
-  // Ba–N and the facial axis PT–Gn at right angles; FH horizontal.
-  const P ba(-10, -20), n(70, 0), pt(30, -30);
-  const auto r = analyze(profile_set({{Ba, ba},
-                                      {N, n},
-                                      {PT, pt},
-                                      {Gn, pt + P(20, -80)},
-                                      {Po, {-10, -15}},
-                                      {Or, {60, -15}},
-                                      {Pog, polar(n, -93, 100)},
-                                      {A, {73, -50}}}));
-  EXPECT_NEAR(value(r, "facial_axis"), 90, kTol);
+  // The facial axis at right angles to Ba–N = (−80, −20).
+  const auto r = analyze(ricketts_face({20, -80}));
+  EXPECT_NEAR(value(r, "facial_axis"), 90, 1e-9);
   EXPECT_NEAR(value(r, "facial_depth"), 87, kTol);
   EXPECT_NEAR(value(r, "cranial_deflection"), deg_atan(20.0 / 80), kTol);
   // A (3 mm ahead of N, 50 mm below it) to the facial plane, which leans back 3° from N.
   const double lean = 3 * std::numbers::pi / 180;
   EXPECT_NEAR(value(r, "convexity"), 3 * std::cos(lean) + 50 * std::sin(lean), kTol);
-  // A chin swung down and back (Gn 10° further round) closes the facial axis: vertical pattern.
-  const auto v = analyze(profile_set({{Ba, ba}, {N, n}, {PT, pt}, {Gn, pt + P(6.1, -82.2)}}));
-  EXPECT_LT(value(v, "facial_axis"), 90 - 3.5);
+  // A chin swung down and back (the axis 10° steeper) closes the facial axis: vertical pattern.
+  const double steeper = std::atan2(-80.0, 20.0) - 10 * std::numbers::pi / 180;
+  const auto v = analyze(ricketts_face({std::cos(steeper), std::sin(steeper)}));
+  EXPECT_NEAR(value(v, "facial_axis"), 80, kTol);
   EXPECT_EQ(v.find("facial_axis")->interpretation, "vertical growth pattern (dolichofacial)");
 }
 
@@ -330,7 +341,7 @@ TEST(Invariance, MirroredImageGivesIdenticalValues) {
   const auto left = analyze(test::mirrored(test::isbi_001()));
   EXPECT_EQ(right.facing, Orientation::FacingRight);
   EXPECT_EQ(left.facing, Orientation::FacingLeft);
-  // All but the three analyses the landmarks cannot support (Pm is not needed by any).
+  // Every measure: the fixture has the 39 landmarks but Pm, which no measure needs.
   EXPECT_EQ(right.measurements.size(), measurement_keys().size());
   expect_same_values(right, left);
   // The signed measures really are signed the clinical way in both (not just equal):

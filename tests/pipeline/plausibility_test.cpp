@@ -77,6 +77,45 @@ TEST(Plausibility, FlatStage2OutputThatMovedTheLandmarksIsDegraded) {
   EXPECT_FALSE(kept.degraded);
 }
 
+// The extended model's 14 landmarks (their own peaks, no Stage 2 refinement) must not hide
+// a flat Stage 1 or Stage 2; a NaN among them is still caught.
+void add_extended(PredictionResult& r) {
+  for (int i = kNumLandmarks; i < kNumTraced; ++i) {
+    LandmarkPrediction l;
+    l.index = i;
+    l.name = std::string(landmark_name(i));
+    l.x = 900, l.y = 1500 + i;
+    l.peak = 0.2 + 0.02 * i;
+    l.confidence = "medium";
+    l.extended = true;
+    r.landmarks.push_back(l);
+  }
+}
+
+TEST(Plausibility, ExtendedLandmarksDoNotHideAFlatStage1OrStage2) {
+  PredictionResult r = plausible();
+  for (auto& l : r.landmarks) l.peak = 0.93;
+  add_extended(r);
+  check_plausibility(r);
+  ASSERT_FALSE(r.degraded_reasons.empty());
+  EXPECT_NE(r.degraded_reasons[0].find("Stage 1 output is flat"), std::string::npos);
+
+  PredictionResult s = plausible();
+  for (auto& l : s.landmarks) l.refinement = LandmarkPrediction::Refinement{l.x, l.y, 0.4, true};
+  add_extended(s);
+  check_plausibility(s);
+  ASSERT_FALSE(s.degraded_reasons.empty());
+  EXPECT_NE(s.degraded_reasons[0].find("Stage 2 output is flat"), std::string::npos);
+
+  PredictionResult fine = plausible();
+  add_extended(fine);
+  check_plausibility(fine);
+  EXPECT_FALSE(fine.degraded);
+  fine.landmarks[lm::U6].y = std::numeric_limits<double>::quiet_NaN();
+  check_plausibility(fine);
+  EXPECT_TRUE(fine.degraded);
+}
+
 TEST(Plausibility, SellaNasionOutsideTheHumanRange) {
   PredictionResult r = plausible();
   r.pixel_spacing_mm = 1.0;  // the same pixels now span 702 mm

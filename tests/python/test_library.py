@@ -25,6 +25,13 @@ def test_analyze_a_result_its_dict_and_its_file(jpg_result, tmp_path):
     assert cephtrace.analyze(jpg_result, pixel_spacing_mm=0.1).length_unit == "mm"
     with pytest.raises(KeyError, match="no measurement named 'XYZ'"):
         report["XYZ"]
+    # analyses= chooses what is reported, in clinical order; an unknown one is a ValueError.
+    chosen = cephtrace.analyze(jpg_result, analyses=["wits", "steiner"]).to_dict()
+    kinds = {m["analysis"] for m in list(chosen["measurements"].values()) + list(chosen["not_available"].values())}
+    assert kinds <= {"Steiner", "Wits"} and "Steiner" in kinds
+    assert next(iter(chosen["measurements"])) == "SNA"
+    with pytest.raises(ValueError, match="unknown analysis 'sassouni'"):
+        cephtrace.analyze(jpg_result, analyses=["sassouni"])
 
 
 def test_analyze_bad_input(tmp_path):
