@@ -104,7 +104,8 @@ def load_cases(ids):
     return cases
 
 
-def refine_points(model, c, start_grid):
+def refine_points(model, c, start_grid, peaks=None):
+    """One pass (engine-exact patches and decoding); `peaks` (list) receives the heatmap peaks."""
     xs, origins = [], []
     for k in range(NEXT):
         p, x0, y0 = R.engine_patch(c.img, start_grid[k])
@@ -113,8 +114,10 @@ def refine_points(model, c, start_grid):
         out = model(torch.from_numpy(np.stack(xs)).to(model_device(model))).cpu().numpy()
     res = np.zeros((NEXT, 2))
     for k in range(NEXT):
-        u, v, _ = R.decode(out[k, k])
+        u, v, peak = R.decode(out[k, k])
         res[k] = (origins[k][0] + R.STRIDE * u + 0.5, origins[k][1] + R.STRIDE * v + 0.5)
+        if peaks is not None:
+            peaks.append(peak)
     return res
 
 
@@ -202,6 +205,43 @@ def export_best(runs, out_models, case=None):
     print("[extended] exported best (step %s, val MRE %.3f mm) -> %s" % (ck["step"], ck["val_mre"], path), flush=True)
 
 
+def val_study(runs, seeds=(7, 8, 9, 10, 11)):
+    """On the held-out 141–150 (those with CL-2023 labels), from the true 25 + N(0, 1.5 mm)
+    (several draws): MRE after 1 and 2 passes, and for the last pass's heatmap peak, how the
+    error falls above and below each threshold (to set kExtendedMediumPeak)."""
+    ck = load_checkpoint(os.path.join(runs, "extended_best.pt"))
+    model = R.RefineNet(nout=NEXT)
+    model.load_state_dict(ck["model"]); model.eval()
+    tpl = template()
+    t25, t14 = tpl
+    basis = basis_of(t25, t14)
+    cases = load_cases(C.VAL_IDS)
+    err = {1: [], 2: []}
+    peaks = []
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        for c in cases:
+            scale = c.img.shape[1] / c.W
+            start = initial_guess(t25, t14, basis, c.pts25 + rng.normal(0, 1.5 / C.MM_PER_PX, c.pts25.shape))
+            g = to_grid(start, c.W, c.H, c.img.shape[1], c.img.shape[0])
+            for p in (1, 2):
+                last = [] if p == 2 else None
+                g = refine_points(model, c, g, last)
+                err[p] += list(np.hypot(*(g - c.gpts).T) / scale * C.MM_PER_PX)
+            peaks += last
+    e2, pk = np.array(err[2]), np.array(peaks)
+    print("checkpoint step %s; %d val images x %d draws x 14 landmarks" % (ck["step"], len(cases), len(seeds)))
+    print("MRE 1 pass %.2f mm, 2 passes %.2f mm" % (np.mean(err[1]), np.mean(e2)))
+    print("| peak below | share of points | MRE below | > 3 mm below | MRE at or above | > 3 mm at or above |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for t in (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5):
+        lo, hi = e2[pk < t], e2[pk >= t]
+        f = lambda a, fn: ("%.2f" % fn(a)) if len(a) else "-"
+        print("| %.2f | %.0f %% | %s | %s | %s | %s |" % (
+            t, 100 * len(lo) / len(e2), f(lo, np.mean), f(lo, lambda a: 100 * np.mean(a > 3)),
+            f(hi, np.mean), f(hi, lambda a: 100 * np.mean(a > 3))))
+
+
 def init_study():
     """Mean error (mm) of the start alone, leave-one-out over the training images with labels."""
     ids = [i for i in C.TRAIN_IDS if load_extended(i) is not None]
@@ -229,11 +269,15 @@ def main():
     ap.add_argument("--no-resume", action="store_true")
     ap.add_argument("--export-only", action="store_true")
     ap.add_argument("--init-study", action="store_true")
+    ap.add_argument("--val-study", action="store_true",
+                    help="passes and peak thresholds on the held-out 141-150 (the best checkpoint)")
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
     if a.init_study:
         return init_study()
+    if a.val_study:
+        return val_study(a.runs)
     if a.export_only:
         return export_best(a.runs, a.out)
     train(a.runs, a.out, minutes=a.minutes, resume=not a.no_resume)
