@@ -32,6 +32,7 @@ struct EvaluateArgs {
   std::string scale = "auto", ids, id_list, protocol, data_dir, aliases;
   std::string priors = "stage0";
   std::vector<double> thresholds{2.0, 2.5, 3.0, 4.0};
+  std::vector<std::string> landmarks;  // --landmarks: score only these
   std::optional<double> pixel_spacing;
   int limit = 0, bootstrap = 2000, jobs = 1;
   uint64_t seed = 2015;
@@ -199,6 +200,7 @@ int run_evaluate(const EvaluateArgs& a) {
   o.bootstrap_resamples = a.bootstrap;
   o.bootstrap_seed = a.seed;
   o.measures = a.measures;
+  o.landmarks = a.landmarks;
   auto report = evaluate(truth, preds, o);
   report.title = "Evaluation of " + (a.predictions.empty() ? a.image_dir : a.predictions) + " against " + a.gt_dir;
   if (report.overall.n == 0) {  // an empty report must not replace an earlier, real one
@@ -235,6 +237,11 @@ CommandRunner add_evaluate_command(CLI::App& app) {
   sub->add_option("--sdr-thresholds-mm", args->thresholds, "SDR thresholds in mm (default 2.0 2.5 3.0 4.0)")
       ->expected(1, -1)
       ->check(CLI::PositiveNumber);
+  sub->add_option("--landmarks", args->landmarks,
+                  "score only these landmarks, comma-separated (e.g. the 25 canonical ones when the "
+                  "ground truth has CL-2023's 38 and the predictions the extended 14); default: "
+                  "every landmark both sides have")
+      ->delimiter(',');
   sub->add_option("--pixel-spacing", args->pixel_spacing, "mm per pixel for every image")
       ->check(pixel_spacing_mm());
   sub->add_option("--scale", args->scale,

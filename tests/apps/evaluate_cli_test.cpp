@@ -38,6 +38,31 @@ TEST(EvaluateCli, MeasuresAddTheClinicalMeasureTable) {
   EXPECT_EQ(j["measures"][0]["same_interpretation"], 1);
 }
 
+// Extended landmarks are scored like the others; --landmarks restricts the set.
+TEST(EvaluateCli, ExtendedLandmarksAreScoredAndLandmarksRestricts) {
+  const auto dir = test::temp_dir();
+  fs::create_directories(dir / "gt");
+  std::ofstream(dir / "gt" / "7.json")
+      << R"({"S": [300, 800], "N": [1000, 800], "U6": [700, 1500], "_pixel_spacing_mm": 0.1})";
+  // S exact, N 10 px off (1 mm), U6 30 px off (3 mm).
+  std::ofstream(dir / "pred.json")
+      << R"({"source": "images/7.jpg", "landmarks": [{"name": "S", "x": 300, "y": 800},)"
+         R"( {"name": "N", "x": 1010, "y": 800}, {"name": "U6", "x": 730, "y": 1500}]})";
+  const auto evaluate = [&](const std::string& extra) {
+    const auto run = test::run_cephtrace("evaluate --quiet --bootstrap 0 --gt-dir '" + (dir / "gt").string() +
+                                         "' --predictions '" + (dir / "pred.json").string() + "' --output '" +
+                                         (dir / "report.json").string() + "'" + extra);
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    return nlohmann::json::parse(test::read_text(dir / "report.json"));
+  };
+  auto j = evaluate("");
+  EXPECT_EQ(j["overall"]["n"], 3);
+  EXPECT_NEAR(j["overall"]["mre_mm"].get<double>(), 4.0 / 3, 1e-9);
+  j = evaluate(" --landmarks S,N");
+  EXPECT_EQ(j["overall"]["n"], 2);
+  EXPECT_NEAR(j["overall"]["mre_mm"].get<double>(), 0.5, 1e-9);
+}
+
 // evaluate --image-dir --jobs 2: the same predictions and report as one image at a time.
 TEST(EvaluateCli, JobsGiveTheSamePredictions) {
   const auto dir = test::temp_dir();
