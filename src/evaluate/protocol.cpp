@@ -1,4 +1,5 @@
 // The ISBI 2015 literature protocol and the senior-vs-alternate inter-observer comparison.
+#include <optional>
 #include <algorithm>
 #include <cmath>
 #include <sstream>
@@ -227,6 +228,22 @@ std::string to_markdown(const IsbiProtocolReport& r) {
   };
   for (const auto& name : kClExtras)
     md << "| " << name << " | " << cells(r.extra_test1, name) << " | " << cells(r.extra_test2, name) << " |\n";
+  // The extended landmarks pooled (every scored point weighs the same), when any was scored.
+  auto pooled = [&](const EvaluationReport& rep) -> std::optional<std::string> {
+    size_t n = 0;
+    double sum = 0, within = 0;
+    for (const auto& l : rep.landmarks)
+      if (traced_index(l.name).value_or(0) >= kNumLandmarks && l.stats.n > 0) {
+        n += l.stats.n;
+        sum += l.stats.mre * double(l.stats.n);
+        if (i2 < l.stats.sdr.size()) within += l.stats.sdr[i2] * double(l.stats.n);
+      }
+    if (n == 0) return std::nullopt;
+    return std::to_string(n) + " | " + format_number(sum / double(n), 2) + " | " +
+           format_number(100 * within / double(n), 1) + " %";
+  };
+  if (const auto a = pooled(r.extra_test1), b = pooled(r.extra_test2); a && b)
+    md << "| **the 14 extended, pooled** | " << *a << " | " << *b << " |\n";
   size_t missing = 0;
   for (const auto* rep : {&r.test1, &r.test2})
     for (const auto& i : rep->images) missing += i.scored ? 0 : 1;

@@ -54,6 +54,8 @@ TEST(IsbiProtocol, ShiftOfTenPixelsIsOneMillimetreEverywhere) {
   EXPECT_EQ(r.extra_test2.overall.n, 68u * 19u);
   const auto md = to_markdown(r);
   EXPECT_NE(md.find("Lindner & Cootes"), std::string::npos);
+  // The extended landmarks pooled: 105 × 14 on Test1, 68 × 14 on Test2, each 1 mm off.
+  EXPECT_NE(md.find("| **the 14 extended, pooled** | 1470 | 1.00 | 100.0 % | 952 | 1.00 | 100.0 % |"), std::string::npos) << md;
   EXPECT_NE(md.find("| **this run** | **1.00** | **100.0 %** | **1.00** | **100.0 %** |"), std::string::npos) << md;
   // The shift is systematic: every landmark's bias is (0.6, 0.8) mm on both test sets.
   EXPECT_NE(md.find("| 10 | Go | 1.00 | 100.0 % | 0.60, 0.80 | 1.00 | 100.0 % | 0.60, 0.80 |"), std::string::npos) << md;
