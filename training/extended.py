@@ -191,8 +191,11 @@ def train(runs, out_models, minutes=70.0, bs=24, lr=2e-3, resume=True, seed=0, e
         validate_now=lambda done: done or (not smoke and st["elapsed"] - st["last_eval"] >= eval_every_s))
 
 
-def export_best(runs, out_models, case=None):
-    ck = load_checkpoint(os.path.join(runs, "extended_best.pt"))
+def export_best(runs, out_models, case=None, checkpoint="best"):
+    """Exports a checkpoint: "best" (lowest single-draw validation MRE during training) or
+    "last" (the end of the schedule)."""
+    ck = load_checkpoint(os.path.join(runs, "extended_%s.pt" % checkpoint))
+    step = ck["step"] if "step" in ck else ck["state"]["step"]
     model = R.RefineNet(nout=NEXT)
     model.load_state_dict(ck["model"]); model.eval()
     if case is None:
@@ -202,16 +205,17 @@ def export_best(runs, out_models, case=None):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     export_onnx(model, ex, path)
     verify_cv2(model, ex, path)
-    print("[extended] exported best (step %s, val MRE %.3f mm) -> %s" % (ck["step"], ck["val_mre"], path), flush=True)
+    print("[extended] exported %s (step %s) -> %s" % (checkpoint, step, path), flush=True)
 
 
-def val_study(runs, seeds=(7, 8, 9, 10, 11)):
+def val_study(runs, seeds=(7, 8, 9, 10, 11), checkpoint="best"):
     """On the held-out 141–150 (those with CL-2023 labels), from the true 25 + N(0, 1.5 mm)
     (several draws): MRE after 1 and 2 passes, and for the last pass's heatmap peak, how the
     error falls above and below each threshold (to set kExtendedMediumPeak)."""
-    ck = load_checkpoint(os.path.join(runs, "extended_best.pt"))
+    ck = load_checkpoint(os.path.join(runs, "extended_%s.pt" % checkpoint))
     model = R.RefineNet(nout=NEXT)
     model.load_state_dict(ck["model"]); model.eval()
+    step = ck["step"] if "step" in ck else ck["state"]["step"]
     tpl = template()
     t25, t14 = tpl
     basis = basis_of(t25, t14)
@@ -230,7 +234,7 @@ def val_study(runs, seeds=(7, 8, 9, 10, 11)):
                 err[p] += list(np.hypot(*(g - c.gpts).T) / scale * C.MM_PER_PX)
             peaks += last
     e2, pk = np.array(err[2]), np.array(peaks)
-    print("checkpoint step %s; %d val images x %d draws x 14 landmarks" % (ck["step"], len(cases), len(seeds)))
+    print("checkpoint %s (step %s); %d val images x %d draws x 14 landmarks" % (checkpoint, step, len(cases), len(seeds)))
     print("MRE 1 pass %.2f mm, 2 passes %.2f mm" % (np.mean(err[1]), np.mean(e2)))
     print("| peak below | share of points | MRE below | > 3 mm below | MRE at or above | > 3 mm at or above |")
     print("|---:|---:|---:|---:|---:|---:|")
@@ -268,6 +272,8 @@ def main():
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--no-resume", action="store_true")
     ap.add_argument("--export-only", action="store_true")
+    ap.add_argument("--checkpoint", default="best", choices=["best", "last"],
+                    help="which checkpoint --export-only and --val-study use")
     ap.add_argument("--init-study", action="store_true")
     ap.add_argument("--val-study", action="store_true",
                     help="passes and peak thresholds on the held-out 141-150 (the best checkpoint)")
@@ -277,9 +283,9 @@ def main():
     if a.init_study:
         return init_study()
     if a.val_study:
-        return val_study(a.runs)
+        return val_study(a.runs, checkpoint=a.checkpoint)
     if a.export_only:
-        return export_best(a.runs, a.out)
+        return export_best(a.runs, a.out, checkpoint=a.checkpoint)
     train(a.runs, a.out, minutes=a.minutes, resume=not a.no_resume)
 
 
