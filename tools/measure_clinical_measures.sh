@@ -25,8 +25,10 @@ humans=(evaluate --protocol isbi2015-interobserver --data-dir "$data" --measures
   echo "Predictions: the shipped models' default pipeline, saved by \`tools/measure_shipped_models.sh\`"
   echo "(\`cephtrace evaluate --protocol isbi2015 --data-dir $data --model-dir models --save-predictions ...\`;"
   echo "sha256 \`$(sha256sum "$predictions" | cut -c1-16)...\`). Ground truth: the senior annotations (19 landmarks) plus the"
-  echo "CL-Detection 2023 labels' Co, U1_root, L1_root, Prn and Ba on 105 of the 150 Test1 images, at the"
-  echo "true 0.1 mm/pixel. Measures needing a landmark only CL-2023 has are compared on those 105."
+  echo "CL-Detection 2023 labels' Co, U1_root, L1_root, Prn, Ba and the 14 extended landmarks (molars, PT,"
+  echo "columella, soft-tissue points) on 105 of the 150 Test1 images, at the true 0.1 mm/pixel. Measures"
+  echo "needing a landmark only CL-2023 has are compared on those 105; the predictions' extended landmarks"
+  echo "come from the shipped extended model."
   echo
   echo "## Model vs senior annotator"
   "$bin" "${model[@]}" | sed -n '/^### Test1 (151-300)$/,/^### Test2/p' | sed '1d;$d'
