@@ -109,14 +109,14 @@ def test_rgb_and_rgba_arrays(predictor, grey, png_result):
 
 
 def test_colour_array_is_read_as_rgb(grey, tmp_path):
-    # Stage 1 alone reads the RGB pixels only (Stage 0 and orientation read a grey decode, whose
-    # rounding differs between a PNG file and an array), so the two must agree exactly here,
-    # and the same pixels in BGR order must not.
+    # Stage 1 alone reads the RGB pixels only (Stage 0, orientation, Stage 2 and the extended
+    # model read a grey decode, whose rounding differs between a PNG file and an array), so the
+    # two must agree exactly here, and the same pixels in BGR order must not.
     rgb = np.dstack([grey, (grey * 0.8).astype(np.uint8), grey // 2])
     png = tmp_path / "tinted.png"
     assert cv2.imwrite(str(png), rgb[:, :, ::-1])  # OpenCV writes BGR
     p = cephtrace.Predictor(str(MODELS), priors="zero", orientation="left", framing=False,
-                            refine_passes=0)
+                            refine_passes=0, extended=False)
     from_file = positions(p.predict(png))
     assert positions(p.predict(rgb)) == from_file
     assert positions(p.predict(np.ascontiguousarray(rgb[:, :, ::-1]))) != from_file
