@@ -373,8 +373,11 @@ struct Predictor::Impl {
     const auto [peaks, relocated] = stage1(view.rgb(), attention, result);
     result.landmarks = landmarks_of(peaks, view);
     for (int i = 0; i < kNumLandmarks; ++i) result.landmarks[i].relocated = relocated[i];
-    if (!refine.empty()) refine_in_view(view, peaks, result);
-    if (extended) extend_in_view(view, result);
+    // Stage 2 and the extended model look at the same resampled grid: made once.
+    std::optional<RefineGrid> grid;
+    if (!refine.empty() || extended) grid = make_refine_grid(view.grey());
+    if (!refine.empty()) refine_in_view(view, *grid, peaks, result);
+    if (extended) extend_in_view(view, *grid, result);
     result.models_loaded = models_that_ran(result);
     result.timings_ms.emplace_back(TimedStage::Total, ms_since(start));
     return result;
@@ -500,13 +503,13 @@ struct Predictor::Impl {
   }
 
   // Stage 2: each landmark refined on a finer grid of the same (left-facing) view.
-  void refine_in_view(const LeftFacingView& view, const std::array<HeatmapPeak, kNumLandmarks>& peaks,
+  void refine_in_view(const LeftFacingView& view, const RefineGrid& grid,
+                      const std::array<HeatmapPeak, kNumLandmarks>& peaks,
                       PredictionResult& result) {
     const auto t = Clock::now();
     std::array<cv::Point2d, kNumLandmarks> start;
     for (int i = 0; i < kNumLandmarks; ++i) start[i] = in_view(peaks[i], view);
-    // (the refined positions are Stage 2's, averaged over its models)
-    const auto refined = refine_landmarks(refine, make_refine_grid(view.grey()), start,
+    const auto refined = refine_landmarks(refine, grid, start,
                                           options.decoder, options.refine_passes);
     for (int i = 0; i < kNumLandmarks; ++i) {
       auto& lm = result.landmarks[i];
@@ -522,7 +525,7 @@ struct Predictor::Impl {
 
   // The extended landmarks: each starts where the template, fitted to the canonical landmarks
   // nearest to it, puts it, and is refined on Stage 2's grid by the extended model.
-  void extend_in_view(const LeftFacingView& view, PredictionResult& result) {
+  void extend_in_view(const LeftFacingView& view, const RefineGrid& grid, PredictionResult& result) {
     const auto t = Clock::now();
     std::array<std::optional<cv::Point2d>, kNumLandmarks> canonical{};
     for (const auto& lm : result.landmarks)
@@ -533,7 +536,7 @@ struct Predictor::Impl {
       if (!p) return;  // no head to start from (cannot happen with 25 decoded landmarks)
       start[e] = *p;
     }
-    const auto refined = refine_landmarks({&*extended, 1}, make_refine_grid(view.grey()), start,
+    const auto refined = refine_landmarks({&*extended, 1}, grid, start,
                                           options.decoder, constants::kExtendedPasses);
     for (int e = 0; e < kNumExtended; ++e) {
       LandmarkPrediction lm;
