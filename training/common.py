@@ -38,6 +38,14 @@ def parse_ids(text):
 
 TRAIN_IDS = list(range(1, 141))
 VAL_IDS = list(range(141, 151))
+# Test2's senior annotator placed four landmarks by other conventions than the training and
+# Test1 labels: the protocol model (trained on 1-140) is off on Test2 by a consistent
+# (mean signed) 3.8 mm on Or, 5.3 on B, 3.2 on UL and 10.5 on Pog_soft, against at most
+# 1.5 mm on Test1 (bias columns of docs/results/isbi2015_stage0_priors.md; for Pog_soft also
+# docs/results/annotation_conventions.md). A model trained on both would learn two
+# conventions, so those labels of 301-400 are left out of training.
+TEST2_IDS = range(301, 401)
+TRAINING_EXCLUSIONS = {"Or": TEST2_IDS, "B": TEST2_IDS, "UL": TEST2_IDS, "Pog_soft": TEST2_IDS}
 W0, H0 = 1935, 2400
 
 
@@ -77,9 +85,10 @@ def _read_cl(i):
 _SENIOR = None
 
 
-def load_landmarks(i, width=W0, derive_pm=True, grey=None):
+def load_landmarks(i, width=W0, derive_pm=True, grey=None, training=True):
     """Return (25,2) float array in the mirrored (left-facing) original frame, NaN = missing,
-    and a dict of extra CL soft-tissue points (mirrored) useful for label derivation."""
+    and a dict of extra CL soft-tissue points (mirrored) useful for label derivation.
+    training: leave out the labels of TRAINING_EXCLUSIONS (False: all, for scoring)."""
     global _SENIOR
     if _SENIOR is None:
         _SENIOR = _read_senior()
@@ -96,6 +105,10 @@ def load_landmarks(i, width=W0, derive_pm=True, grey=None):
         for k, n in {32: "soft_Gn", 33: "soft_Me", 34: "glabella", 35: "soft_N", 23: "columella"}.items():
             if k in cl:
                 extra[n] = np.array(cl[k], np.float64)
+    if training:
+        for n, excluded in TRAINING_EXCLUSIONS.items():
+            if i in excluded:
+                pts[IDX[n]] = np.nan
     # mirror to left-facing
     pts[:, 0] = width - 1 - pts[:, 0]
     for k in extra:

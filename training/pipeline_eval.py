@@ -87,7 +87,7 @@ def main(argv=None):
     for i in range(lo, hi + 1):
         grey = C.load_grey_mirrored(i)
         H, W = grey.shape
-        gt, _ = C.load_landmarks(i, grey=grey)
+        gt, _ = C.load_landmarks(i, grey=grey, training=False)
         mask, r, anchors, classes = stage0(nets, grey, W, H)
         a14 = np.full(14, 0.5, np.float32)
         for k, n in enumerate(C.ANCHORS_7):

@@ -27,7 +27,7 @@ from . import loader as L
 from . import pack as P
 from .augment import intensity_aug
 from .blocks import Basic, cbr
-from .export import export_onnx, verify_cv2
+from .export import export_onnx, freeze_batchnorm, init_from_onnx, verify_cv2
 from .grid import resample, to_grid
 from .loop import fit
 from .runtime import load_checkpoint, model_device
@@ -262,9 +262,12 @@ def member_files(member):
 
 
 def train(runs, out_models, minutes=60.0, bs=24, lr=2e-3, resume=True, smoke=False, seed=0,
-          export_every_min=15.0, device="cpu", workers=0, eval_every_s=240.0, strong=False, member=1):
+          export_every_min=15.0, device="cpu", workers=0, eval_every_s=240.0, strong=False, member=1,
+          train_ids=None, val_ids=None, init=None):
     """eval_every_s: seconds of training between validations (and best-checkpoint saves).
-    member: which ensemble member this run trains (its own checkpoints and ONNX file)."""
+    member: which ensemble member this run trains (its own checkpoints and ONNX file).
+    train_ids / val_ids: image ids (default 1-140 / 141-150). init: an exported refine ONNX
+    file to start from (fine-tuning; its BatchNorms stay frozen)."""
     torch.manual_seed(seed); np.random.seed(seed); random.seed(seed)
     device = torch.device(device)
     os.makedirs(runs, exist_ok=True)
@@ -274,14 +277,19 @@ def train(runs, out_models, minutes=60.0, bs=24, lr=2e-3, resume=True, smoke=Fal
     model = RefineNet().to(device)
     print("[refine] params %.3fM" % (sum(p.numel() for p in model.parameters()) / 1e6), flush=True)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    st = {"elapsed": 0.0, "step": 0, "samples": 0, "best": 1e9, "last_export": 0.0, "last_eval": 0.0}
+    st = {"elapsed": 0.0, "step": 0, "samples": 0, "best": 1e9, "last_export": 0.0, "last_eval": 0.0,
+          "init": init}
+    if init:
+        print("[refine] starting from %s (%d Conv layers)" % (init, init_from_onnx(model, init, torch.zeros(2, 1, PATCH, PATCH))), flush=True)
     if resume and os.path.exists(ck_last) and not smoke:
         ck = load_checkpoint(ck_last)
         model.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"]); st.update(ck["state"])
         st.setdefault("samples", st["step"] * bs)
+        if st.get("init"):
+            freeze_batchnorm(model)
         print("[refine] resumed at step %d, %.1f min, best %.3f mm" % (st["step"], st["elapsed"] / 60, st["best"]), flush=True)
-    tr = load_cases([1, 2] if smoke else C.TRAIN_IDS)
-    va = load_cases([141] if smoke else C.VAL_IDS)
+    tr = load_cases([1, 2] if smoke else train_ids or C.TRAIN_IDS)
+    va = load_cases([141] if smoke else val_ids or C.VAL_IDS)
     stream = L.batches(_PatchSamples(tr, strong), seed, st["samples"], bs, workers, device)
     eval_every = 0.0 if smoke else eval_every_s
     model.train()

@@ -14,7 +14,7 @@ from . import loader as L
 from . import pack as P
 from .augment import device_appearance, intensity_aug, random_similarity
 from .blocks import Basic, cbr
-from .export import export_onnx, verify_cv2
+from .export import export_onnx, freeze_batchnorm, init_from_onnx, verify_cv2
 from .loop import fit
 from .runtime import load_checkpoint, model_device
 
@@ -276,11 +276,13 @@ class _EpochSamples:
 
 def train(runs, out_models, minutes=90.0, bs=4, lr=1e-3, width=24, resume=True, smoke=False,
           export_every_min=20.0, seed=0, deadline=None, device="cpu", workers=0, eval_every_s=0.0,
-          augment="standard"):
+          augment="standard", train_ids=None, val_ids=None, init=None):
     """deadline: optional wall-clock epoch seconds; training (and the cosine schedule) ends by then.
     augment "device": also other devices' appearance (wedge filters, inverted LUTs, burned-in text).
     Validation runs at the end of an epoch once eval_every_s seconds have passed since the last
-    (0: every epoch; a GPU runs an epoch in a second or two)."""
+    (0: every epoch; a GPU runs an epoch in a second or two). train_ids / val_ids: image ids
+    (default 1-140 / 141-150). init: an exported Stage 1 ONNX file to start from (fine-tuning;
+    its BatchNorms stay frozen)."""
     torch.manual_seed(seed); np.random.seed(seed); random.seed(seed)
     device = torch.device(device)
     os.makedirs(runs, exist_ok=True)
@@ -290,18 +292,25 @@ def train(runs, out_models, minutes=90.0, bs=4, lr=1e-3, width=24, resume=True, 
     print("[stage1] params %.2fM" % (sum(p.numel() for p in model.parameters()) / 1e6), flush=True)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     st = {"elapsed": 0.0, "epoch": 0, "step": 0, "samples": 0, "best": 1e9, "last_export": -1e9,
-          "minutes": minutes}
+          "minutes": minutes, "init": init}
+    if init:
+        n = init_from_onnx(model, init, torch.zeros(1, 28, 512, 512))
+        print("[stage1] starting from %s (%d Conv layers)" % (init, n), flush=True)
     ema = Stage1Net(width).to(device)
     ema.load_state_dict(model.state_dict())
+    if init:
+        freeze_batchnorm(ema)
     if smoke:
         tr = load_cases([1, 2]); va = load_cases([141])
     else:
-        tr = load_cases(C.TRAIN_IDS); va = load_cases(C.VAL_IDS)
+        tr = load_cases(train_ids or C.TRAIN_IDS); va = load_cases(val_ids or C.VAL_IDS)
     if resume and os.path.exists(ck_last) and not smoke:
         ck = load_checkpoint(ck_last)
         model.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"]); st.update(ck["state"])
         # checkpoints from before the EMA start it from the current weights
         ema.load_state_dict(ck.get("ema", ck["model"]))
+        if st.get("init"):
+            freeze_batchnorm(model); freeze_batchnorm(ema)
         if "samples" not in ck["state"]:  # checkpoints from before the sample stream
             st["samples"] = st["epoch"] * len(tr)
         st["minutes"] = minutes

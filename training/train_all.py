@@ -45,6 +45,7 @@ def main(argv=None):
                     help="UTC wall-clock HH:MM (today) by which Stage 1 must stop and export")
     ap.add_argument("--refine-minutes", type=float, default=70.0)
     ap.add_argument("--refine-batch", type=int, default=24, help="Stage 2 batch size (a GPU can take more)")
+    ap.add_argument("--refine-lr", type=float, default=2e-3, help="Stage 2 peak learning rate (Adam; lower to fine-tune)")
     ap.add_argument("--refine-augment", default="standard", choices=["standard", "strong"],
                     help="Stage 2 augmentation: strong adds shear, unequal scales, wider rotations, blanked boxes")
     ap.add_argument("--refine-member", type=int, default=1,
@@ -65,6 +66,12 @@ def main(argv=None):
     ap.add_argument("--mlp-minutes", type=float, default=4.0)
     ap.add_argument("--extended-minutes", type=float, default=105.0,
                     help="budget of the extended model (the 14 CL-2023 landmarks beyond the 25)")
+    ap.add_argument("--train-ids", default=None,
+                    help="Stage 1 / Stage 2 training images, e.g. 1-140,301-400 (default 1-140)")
+    ap.add_argument("--val-ids", default=None, help="their model-selection images (default 141-150)")
+    ap.add_argument("--init-from", default=None,
+                    help="a model folder whose stage1/ and stage2/ files the stage1 / refine / refine2 "
+                         "steps start from (fine-tuning; e.g. models/isbi2015-protocol)")
     a = ap.parse_args(argv)
     if a.out is None:
         a.out = "/tmp/cephtrace-smoke/models" if a.smoke else "models"
@@ -75,6 +82,12 @@ def main(argv=None):
     device = pick_device(a.device)
     print("[train_all] device %s, torch %s, %d CPU threads" % (device, torch.__version__, a.threads), flush=True)
     only = set(a.only.split(","))
+    from .common import parse_ids
+    ids = {"train_ids": parse_ids(a.train_ids) if a.train_ids else None,
+           "val_ids": parse_ids(a.val_ids) if a.val_ids else None}
+
+    def init(rel):
+        return os.path.join(a.init_from, rel) if a.init_from else None
     t0 = time.time()
     resume = not a.no_resume
     if "mlp" in only:
@@ -114,16 +127,18 @@ def main(argv=None):
                          export_every_min=a.stage1_export_every, deadline=dl, device=device,
                          width=a.stage1_width, bs=a.stage1_batch, lr=a.stage1_lr, workers=a.workers,
                          eval_every_s=a.stage1_eval_every,
-                         augment="device" if a.smoke else a.stage1_augment)
+                         augment="device" if a.smoke else a.stage1_augment,
+                         init=init("stage1/v4_stage1.onnx"), **ids)
     if "refine" in only:
         from . import refine
         if a.export_only:
             refine.export_best(a.runs, a.out, member=a.refine_member)
         else:
             refine.train(a.runs, a.out, minutes=a.refine_minutes, smoke=a.smoke, resume=resume,
-                         device=device, bs=a.refine_batch, workers=a.workers,
+                         device=device, bs=a.refine_batch, lr=a.refine_lr, workers=a.workers,
                          eval_every_s=a.refine_eval_every, strong=a.refine_augment == "strong",
-                         member=a.refine_member)
+                         member=a.refine_member,
+                         init=init("stage2/" + refine.member_files(a.refine_member)[1]), **ids)
     if "refine2" in only:
         # The shipped second member: an independently trained model with strong augmentation;
         # the engine averages the two (one pass, 141-150: 1.21 mm vs 1.32 for member 1 alone).
@@ -132,8 +147,9 @@ def main(argv=None):
             refine.export_best(a.runs, a.out, member=2)
         else:
             refine.train(a.runs, a.out, minutes=a.refine2_minutes, smoke=a.smoke, resume=resume,
-                         device=device, bs=32, workers=a.workers, eval_every_s=15.0, strong=True,
-                         member=2)
+                         device=device, bs=32, lr=a.refine_lr, workers=a.workers, strong=True,
+                         eval_every_s=15.0 if device.type == "cuda" else a.refine_eval_every,
+                         member=2, init=init("stage2/refine_2.onnx"), **ids)
     if "extended" in only:
         from . import extended
         if a.export_only:
@@ -141,11 +157,40 @@ def main(argv=None):
         else:
             extended.train(a.runs, a.out, minutes=a.extended_minutes, resume=resume, smoke=a.smoke)
     if a.smoke:
+        check_fine_tune_start(a.out, only)
         n = 0
         for root, _, files in os.walk(a.out):
             n += sum(f.endswith(".onnx") for f in files)
         print("[train_all] smoke: %d ONNX files under %s (all verified with cv2.dnn)" % (n, a.out), flush=True)
     print("[train_all] done in %.1f min" % ((time.time() - t0) / 60), flush=True)
+
+
+def check_fine_tune_start(out, only):
+    """--init-from starts from exported files: a model loaded back from each exported Stage 1 /
+    Stage 2 file, in train mode, must compute what OpenCV computes with that file."""
+    import cv2
+    import numpy as np
+    from .export import init_from_onnx
+    from .refine import RefineNet
+    from .stage1 import Stage1Net
+    rng = np.random.default_rng(3)
+    files = []
+    if "stage1" in only:
+        files.append(("stage1/v4_stage1.onnx", lambda: Stage1Net(16), (1, 28, 512, 512)))
+    if "refine" in only:
+        files.append(("stage2/refine.onnx", RefineNet, (2, 1, 128, 128)))
+    for rel, make, shape in files:
+        path = os.path.join(out, rel)
+        model = make()
+        init_from_onnx(model, path, torch.zeros(shape))
+        x = rng.random(shape, dtype=np.float32)
+        net = cv2.dnn.readNetFromONNX(path)
+        net.setInput(x)
+        with torch.no_grad():
+            d = float(np.abs(model.train()(torch.from_numpy(x)).numpy() - net.forward()).max())
+        print("[train_all] fine-tune start from %s: max|torch-cv2| = %.2g" % (rel, d), flush=True)
+        if d > 1e-4:
+            raise SystemExit("[train_all] %s loaded back for fine-tuning differs from the file by %.2g" % (rel, d))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,93 @@
+"""Fine-tune Stage 2 on more of ISBI, and cross-validate that step over the test images.
+
+The protocol models (models/isbi2015-protocol: trained on 001-140, selected on 141-150) never
+saw 151-400. The shipped default is them with both Stage 2 members fine-tuned on 1-140 and
+151-400 (141-150 still select the checkpoint). Holding out each official test split in turn
+says what that step is worth on images it did not see:
+
+  fold test1: fine-tune on 1-140 + 301-400, score Test1 (151-300) and the device-shift benchmark
+  fold test2: fine-tune on 1-140 + 151-300, score Test2 (301-400)
+  fold all:   fine-tune on 1-140 + 151-400: the shipped default's stage2/
+
+  /usr/bin/python3 -m training.folds --fold test1 --minutes 45
+  /usr/bin/python3 -m training.folds --fold test1 --score-only   # score an existing fold
+
+Both members train at once, one CPU thread each, resumable (checkpoints in --runs/<fold>).
+The fold's model folder (--runs/<fold>/models) is the base folder with the fine-tuned
+stage2/ files; scoring runs the C++ engine (`cephtrace evaluate --protocol isbi2015`, which
+scores both splits: only the held-out one counts). Labels of 301-400 drawn by another
+convention are left out of training (common.TRAINING_EXCLUSIONS).
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+
+FOLDS = {
+    "test1": {"train": "1-140,301-400", "held_out": "Test1 (151-300)"},
+    "test2": {"train": "1-140,151-300", "held_out": "Test2 (301-400)"},
+    "all": {"train": "1-140,151-400", "held_out": None},
+}
+VAL_IDS = "141-150"
+# Fine-tuning from a trained model: a quarter of the from-scratch peak learning rate.
+FINE_TUNE_LR = 5e-4
+
+
+def train(fold, base, runs, minutes):
+    models = os.path.join(runs, "models")
+    if not os.path.exists(os.path.join(models, "stage1")):
+        shutil.copytree(base, models, ignore=shutil.ignore_patterns("MANIFEST.sha256", "MODEL_CARD.md"))
+    common = [sys.executable, "-m", "training.train_all", "--threads", "1", "--runs", runs, "--out", models,
+              "--train-ids", FOLDS[fold]["train"], "--val-ids", VAL_IDS, "--init-from", base,
+              "--refine-lr", str(FINE_TUNE_LR), "--refine-eval-every", "600"]
+    members = {
+        "refine": common + ["--only", "refine", "--refine-minutes", str(minutes)],
+        "refine2": common + ["--only", "refine2", "--refine2-minutes", str(minutes)],
+    }
+    procs = []
+    for name, cmd in members.items():
+        log = open(os.path.join(runs, name + ".log"), "a")
+        print("[folds] %s: %s (log %s)" % (name, " ".join(cmd[1:]), log.name), flush=True)
+        procs.append((name, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)))
+    failed = [name for name, p in procs if p.wait() != 0]
+    if failed:
+        raise SystemExit("[folds] %s failed: see %s" % (", ".join(failed), runs))
+    return models
+
+
+def score(fold, models, runs, cephtrace, data, jobs):
+    out = os.path.join(runs, "protocol.md")
+    cmd = [cephtrace, "evaluate", "--protocol", "isbi2015", "--data-dir", data, "--model-dir", models,
+           "--no-extended", "--jobs", str(jobs), "--markdown", out, "--quiet"]
+    print("[folds] scoring: %s" % " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True)
+    rows = [l for l in open(out) if l.startswith("| Test")]
+    print("[folds] fold %s, held out: %s\n%s" % (fold, FOLDS[fold]["held_out"], "".join(rows)), flush=True)
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--fold", required=True, choices=sorted(FOLDS))
+    ap.add_argument("--base", default="models/isbi2015-protocol", help="the models fine-tuned (trained on 1-150 only)")
+    ap.add_argument("--runs", default="/root/cephtrace-runs/folds", help="checkpoints, logs and model folders")
+    ap.add_argument("--minutes", type=float, default=45.0, help="training minutes of each Stage 2 member")
+    ap.add_argument("--score-only", action="store_true")
+    ap.add_argument("--cephtrace", default="build/bin/cephtrace")
+    ap.add_argument("--data", default=os.environ.get("CEPH_DATA", "../shared/data/isbi2015"))
+    ap.add_argument("--jobs", type=int, default=2)
+    a = ap.parse_args(argv)
+    if not os.path.exists(os.path.join(a.base, "stage2", "refine.onnx")):
+        raise SystemExit("[folds] %s: no stage2/refine.onnx (give --base)" % a.base)
+    runs = os.path.join(a.runs, a.fold)
+    os.makedirs(runs, exist_ok=True)
+    models = os.path.join(runs, "models") if a.score_only else train(a.fold, a.base, runs, a.minutes)
+    if FOLDS[a.fold]["held_out"]:
+        score(a.fold, models, runs, a.cephtrace, a.data, a.jobs)
+    else:
+        print("[folds] fold all: the shipped default's stage2/ is in %s/stage2" % models, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
