@@ -10,6 +10,7 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev libgtest-dev
   libdcmtk-dev dcmtk       # DICOM input; the tools make DICOM test files
   libcurl4-openssl-dev     # download-weights
+  libssl-dev               # SHA-256 of model files and downloads (libcrypto)
   libjpeg-dev              # corrupt-JPEG warnings (libjpeg itself; OpenCV ignores them)
   python3 python3-numpy python3-onnx python3-opencv python3-pil  # fixture models, checks
   python3-dev pybind11-dev python3-pybind11 python3-setuptools python3-pip python3-venv
