@@ -175,6 +175,8 @@ fs::path default_model_dir() {
 #endif
 }
 
+fs::path protocol_model_dir() { return default_model_dir() / "isbi2015-protocol"; }
+
 fs::path default_web_dir() {
 #ifdef CEPHTRACE_SOURCE_WEB_DIR
   return default_data_dir("web", "index.html", CEPHTRACE_SOURCE_WEB_DIR);

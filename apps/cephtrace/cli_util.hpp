@@ -47,6 +47,9 @@ ImageListing list_images(const std::filesystem::path& dir);
 // else "<name>" (messages then name ./<name>). default_model_dir() checks
 // $CEPHTRACE_MODEL_DIR before all of them.
 std::filesystem::path default_model_dir();
+// The models trained on ISBI 001-150 only, for honest ISBI protocol figures (the shipped
+// default also learnt from the test images): default_model_dir()/isbi2015-protocol.
+std::filesystem::path protocol_model_dir();
 std::filesystem::path default_web_dir();
 // How the help texts describe the default: the order above and what it gives here.
 std::string default_model_dir_help();

@@ -144,10 +144,17 @@ int run_protocol(const EvaluateArgs& a) {
     std::vector<std::string> problems;
     const auto truth = a.priors == "ground-truth" ? isbi_test_ground_truth(o.data_dir, problems)
                                                   : std::vector<GroundTruth>{};
+    // The shipped default learnt from the test images too; the protocol is scored with the
+    // models trained on 001-150 only, unless --model-dir names others.
+    EvaluateArgs run = a;
+    if (run.model.model_dir.empty() && fs::is_directory(protocol_model_dir())) {
+      run.model.model_dir = protocol_model_dir().string();
+      if (!a.quiet) std::cerr << "cephtrace evaluate: ISBI protocol with " << run.model.model_dir << "\n";
+    }
     preds = run_model(pick_images(o.data_dir / "images", [&](const std::string& s) { return test_ids.contains(s); },
                                   a.limit),
-                      a, truth);
-    o.method_name = "cephtrace (" + predictor_options(a.model).model_dir.string() + ")";
+                      run, truth);
+    o.method_name = "cephtrace (" + predictor_options(run.model).model_dir.string() + ")";
   }
   const auto r = run_isbi_protocol(preds, o);
   emit(a, to_markdown(r), to_json(r));
@@ -222,7 +229,8 @@ CommandRunner add_evaluate_command(CLI::App& app) {
       "Per landmark and overall: n, MRE, SD, median, p95, SDR (error <= threshold), bootstrap 95 % CI;\n"
       "per landmark also the bias (mean signed error x, y in mm).\n"
       "--measures: also the clinical measures of `cephtrace analyze` from predicted vs true landmarks.\n"
-      "--protocol isbi2015: the literature protocol (Test1, Test1 without duplicates, Test2, 0.1 mm/px);\n"
+      "--protocol isbi2015: the literature protocol (Test1, Test1 without duplicates, Test2, 0.1 mm/px),\n"
+      "  run with the models trained on 001-150 only (<models>/isbi2015-protocol) unless --model-dir is given;\n"
       "--protocol isbi2015-interobserver: senior vs alternate annotations.");
   sub->add_option("--gt-dir", args->gt_dir, "folder of canonical ground truth <stem>.json")
       ->check(CLI::ExistingDirectory);

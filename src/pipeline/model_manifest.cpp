@@ -16,11 +16,19 @@ namespace fs = std::filesystem;
 namespace {
 
 // The files the engine loads: ONNX models and JSON calibrations (stage2/confidence.json).
+// A subfolder with a manifest of its own is another model folder (models/isbi2015-protocol
+// inside the shipped models/): its files are not this folder's.
 std::vector<fs::path> model_files(const fs::path& dir) {
   std::vector<fs::path> files;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
+  for (auto it = fs::recursive_directory_iterator(dir); it != fs::recursive_directory_iterator(); ++it) {
+    const auto& e = *it;
+    if (e.is_directory() && fs::exists(e.path() / kModelManifest)) {
+      it.disable_recursion_pending();
+      continue;
+    }
     if (e.is_regular_file() && (e.path().extension() == ".onnx" || e.path().extension() == ".json"))
       files.push_back(fs::relative(e.path(), dir));
+  }
   std::sort(files.begin(), files.end());
   return files;
 }

@@ -338,5 +338,31 @@ TEST(HostileInput, ModelFilesAreCheckedAgainstTheManifest) {
   EXPECT_EQ(test::run_cephtrace(base + " --no-verify").exit_code, 0);  // the user's call
 }
 
+// The shipped models/ holds the protocol models in models/isbi2015-protocol, with a manifest
+// of their own: each folder checks its own files only.
+TEST(HostileInput, ANestedModelFolderIsCheckedByItsOwnManifest) {
+  const auto dir = test::temp_dir();
+  const auto image = good_image(dir, "a.png");
+  const auto outer = dir / "models", inner = outer / "isbi2015-protocol";
+  fs::copy(test::fixture_models_dir(), outer, fs::copy_options::recursive);
+  fs::copy(test::fixture_models_dir(), inner, fs::copy_options::recursive);
+  write_text(inner / kModelManifest, model_manifest_text(inner));
+  write_text(outer / kModelManifest, model_manifest_text(outer));
+  EXPECT_EQ(read_text(outer / kModelManifest).find("isbi2015-protocol"), std::string::npos);
+  const auto run = [&](const fs::path& models) {
+    return test::run_cephtrace("predict --quiet --threads 1 --image " + q(image) + " --model-dir " + q(models));
+  };
+  ASSERT_EQ(run(outer).exit_code, 0) << run(outer).err;
+  ASSERT_EQ(run(inner).exit_code, 0);
+  const auto stage1 = inner / "stage1" / "v4_stage1.onnx";
+  std::string bytes = read_text(stage1);
+  bytes[bytes.size() / 2] ^= 0x01;
+  write_text(stage1, bytes);
+  EXPECT_EQ(run(outer).exit_code, 0);
+  const CliRun r = run(inner);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("does not match"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace cephtrace
