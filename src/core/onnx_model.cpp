@@ -154,10 +154,20 @@ std::string shape_to_string(const std::vector<int>& shape) {
   return dims_to_string(std::vector<long long>(shape.begin(), shape.end()));
 }
 
-OnnxFileInfo inspect_onnx(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
+namespace {
+// The whole file in one read (the model is parsed twice from it: here and by OpenCV).
+std::string read_model_file(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary | std::ios::ate);
   if (!in) throw ModelError(file.string() + ": cannot open model file");
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string data(static_cast<size_t>(in.tellg()), '\0');
+  in.seekg(0);
+  if (!in.read(data.data(), static_cast<std::streamsize>(data.size())))
+    throw ModelError(file.string() + ": cannot read model file");
+  return data;
+}
+}  // namespace
+
+OnnxFileInfo inspect_onnx(const std::string& data, const std::filesystem::path& file) {
   if (data.empty()) throw ModelError(file.string() + ": model file is empty (0 bytes)");
   const std::string not_onnx = file.string() + ": not a valid ONNX model (corrupt or truncated file)";
 
@@ -278,7 +288,8 @@ OnnxModel OnnxModel::load(const std::filesystem::path& file, const ModelContract
                        ": models with external data sidecars are not supported (found " +
                        sidecar.string() + ")");
   }
-  const OnnxFileInfo info = inspect_onnx(file);
+  const std::string data = read_model_file(file);
+  const OnnxFileInfo info = inspect_onnx(data, file);
   if (info.has_external_data)
     throw ModelError(file.string() + ": model stores weights in external data files; "
                                      "re-export it as a single .onnx file");
@@ -299,7 +310,7 @@ OnnxModel OnnxModel::load(const std::filesystem::path& file, const ModelContract
   model.contract_ = &contract;
   model.input_shape_ = contract.input_shape;
   try {
-    model.net_ = cv::dnn::readNetFromONNX(file.string());
+    model.net_ = cv::dnn::readNetFromONNX(data.data(), data.size());
   } catch (const cv::Exception& e) {
     std::string ops;
     for (const auto& op : info.op_types) ops += (ops.empty() ? "" : ", ") + op;

@@ -24,8 +24,9 @@ struct OnnxFileInfo {
   bool has_external_data = false;
 };
 
-// Parses the graph header of an ONNX file. Throws ModelError if it is not ONNX.
-OnnxFileInfo inspect_onnx(const std::filesystem::path& file);
+// Parses the graph header of an ONNX file's bytes (`file` names it in errors). Throws
+// ModelError if it is not ONNX.
+OnnxFileInfo inspect_onnx(const std::string& data, const std::filesystem::path& file);
 
 std::string shape_to_string(const std::vector<int>& shape);
 
