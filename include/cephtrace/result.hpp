@@ -107,8 +107,9 @@ struct PredictionResult {
   // Engine additions.
   Orientation orientation = Orientation::FacingLeft;
   bool orientation_detected = true;  // false when forced by the caller
-  // How it was decided: "given" | "profile_mask" | "stage1_peaks" | "image_statistics" |
-  // "framing_fit" (the mirrored view's landmarks fitted a head better; see framing).
+  // How it was decided: "given" | "head_fit" (with framing: the coarse landmarks of the view
+  // that image statistics chose convincingly fit a head) | "profile_mask" | "stage1_peaks" |
+  // "image_statistics" | "framing_fit" (the mirrored view's landmarks fitted a head better).
   std::string orientation_method = "given";
   std::optional<double> pixel_spacing_mm;  // from DICOM / the caller, when known
   std::string decoder;                     // "reference" | "dark"

@@ -186,6 +186,28 @@ struct Predictor::Impl {
       return r;
     }
     const auto start = Clock::now();
+    // With framing, its coarse Stage 1 pass sees whether a view shows a head: the image
+    // statistics' guess is framed first, and a convincing head there decides the facing
+    // direction without the profile test (two Stage 0 profile passes). Otherwise the test
+    // decides as without framing, and run_framed goes on from the view already framed.
+    std::optional<FramedView> first;
+    Orientation first_orientation = Orientation::FacingLeft;
+    double first_ms = 0;
+    if (options.framing && !given) {
+      const auto guess = orientation_from_image_statistics(image.grey);
+      const double guess_ms = ms_since(start);
+      const auto t = Clock::now();
+      first_orientation = guess.orientation;
+      first = frame_view(image, first_orientation, false);
+      first_ms = ms_since(t);
+      if (first->convincing()) {
+        PredictionResult result = run_framed(image, first_orientation, {}, true, std::move(first), first_ms);
+        result.orientation_method = "head_fit";
+        for (auto& [stage, ms] : result.timings_ms)
+          if (stage == TimedStage::Orientation || stage == TimedStage::Total) ms += guess_ms;
+        return result;
+      }
+    }
     auto estimate = detect_orientation(image.grey, stage0_complete() ? model(ModelKey::Profile) : nullptr);
     std::string method = estimate.method;
     if (method != "profile_mask") {
@@ -195,10 +217,12 @@ struct Predictor::Impl {
         estimate.orientation = other;
       method = "stage1_peaks";
     }
-    const double decide_ms = ms_since(start);
+    const double decide_ms = ms_since(start) - first_ms;
+    if (first && first_orientation != estimate.orientation) first.reset();
     PredictionResult result =
         options.framing && !given
-            ? run_framed(image, estimate.orientation, std::move(estimate.profile_mask512), true)
+            ? run_framed(image, estimate.orientation, std::move(estimate.profile_mask512), true,
+                         std::move(first), first_ms)
             : run_view(image, given, estimate.orientation, std::move(estimate.profile_mask512));
     // The framing's head fit overruled the orientation test.
     result.orientation_method = result.orientation == estimate.orientation ? method : "framing_fit";
@@ -271,9 +295,12 @@ struct Predictor::Impl {
   // look-up table are tried too, and of the views whose landmarks fit a head the one Stage 1
   // is surest of wins: wide borders can mislead the profile test, and an inverted film (bone
   // dark) defeats the networks, but the anatomy tells.
+  // `first`: the view for `orientation`, not inverted, already framed (in `first_ms`).
   PredictionResult run_framed(const LoadedImage& image, Orientation orientation,
-                              cv::Mat profile_mask512, bool may_turn) {
-    const auto start = Clock::now();
+                              cv::Mat profile_mask512, bool may_turn,
+                              std::optional<FramedView> first = {}, double first_ms = 0) {
+    const auto start = Clock::now() - std::chrono::duration_cast<Clock::duration>(
+                                          std::chrono::duration<double, std::milli>(first_ms));
     const Orientation other =
         orientation == Orientation::FacingLeft ? Orientation::FacingRight : Orientation::FacingLeft;
     std::vector<std::pair<Orientation, bool>> views{{orientation, false}};
@@ -293,7 +320,7 @@ struct Predictor::Impl {
     };
     for (const auto& [o, inv] : views) {
       if (framed.convincing()) break;
-      FramedView candidate = frame_view(image, o, inv);
+      FramedView candidate = first && o == detected && !inv ? std::move(*first) : frame_view(image, o, inv);
       if (framed.view.rgb().empty() || better(candidate, framed)) {
         framed = std::move(candidate);
         orientation = o;

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "cephtrace/ground_truth.hpp"
 
@@ -269,6 +270,38 @@ TEST(PredictorIsbi, MirroredImageGivesMirroredCoordinates) {
     EXPECT_NEAR(a.landmarks[i].x, (image.cols - 1) - b.landmarks[i].x, 1.0) << i;
     EXPECT_NEAR(a.landmarks[i].y, b.landmarks[i].y, 1.0) << i;
   }
+}
+
+// With framing, the framing's coarse pass checks the image statistics' guess of the facing
+// direction: a convincing head decides ("head_fit", no profile test); a guess misled by a
+// dark strip behind the head finds no convincing head there, and the profile test decides.
+TEST(PredictorIsbi, FramingChecksTheStatisticsGuessOfTheFacingDirection) {
+  CEPHTRACE_REQUIRE_ISBI(isbi);
+  const auto shipped = test::shipped_models_dir();
+  if (!shipped) GTEST_SKIP() << "shipped models/ incomplete; skipping";
+  PredictorOptions o;
+  o.model_dir = *shipped;
+  o.threads = 2;
+  o.refine_passes = 0;  // the view choice needs Stage 1 only
+  o.extended = false;
+  Predictor predictor(o);
+  const cv::Mat image = cv::imread((isbi / "images" / "151.jpg").string(), cv::IMREAD_COLOR);
+  ASSERT_FALSE(image.empty());
+  const auto a = predictor.predict(image);
+  EXPECT_EQ(a.orientation, Orientation::FacingRight);
+  EXPECT_EQ(a.orientation_method, "head_fit");
+
+  cv::Mat misled = image.clone();
+  cv::Mat strip = misled.colRange(0, image.cols / 8);  // dark, but not a uniform border (cut away)
+  cv::randu(strip, cv::Scalar::all(0), cv::Scalar::all(40));
+  for (int c = 1; c < 3; ++c) cv::mixChannels(strip, strip, {0, c});
+  cv::Mat grey;
+  cv::cvtColor(misled, grey, cv::COLOR_BGR2GRAY);
+  ASSERT_EQ(orientation_from_image_statistics(grey).orientation, Orientation::FacingLeft);
+  const auto b = predictor.predict(misled);
+  EXPECT_EQ(b.orientation, Orientation::FacingRight);
+  EXPECT_NE(b.orientation_method, "head_fit");
+  EXPECT_LT(std::hypot(a.landmarks[0].x - b.landmarks[0].x, a.landmarks[0].y - b.landmarks[0].y) * 0.1, 2.0);
 }
 
 }  // namespace
