@@ -1,13 +1,13 @@
 """Fine-tune Stage 2 on more of ISBI, and cross-validate that step over the test images.
 
-The protocol models (models/isbi2015-protocol: trained on 001-140, selected on 141-150) never
-saw 151-400. The shipped default is them with both Stage 2 members fine-tuned on 1-140 and
-151-400 (141-150 still select the checkpoint). Holding out each official test split in turn
-says what that step is worth on images it did not see:
+The protocol models (today's models/: trained on 001-140, selected on 141-150) never saw
+151-400. A default that learns from every annotated image could be them with both Stage 2
+members fine-tuned on 1-140 and 151-400 (141-150 still select the checkpoint). Holding out
+each official test split in turn says what that step is worth on images it did not see:
 
   fold test1: fine-tune on 1-140 + 301-400, score Test1 (151-300) and the device-shift benchmark
   fold test2: fine-tune on 1-140 + 151-300, score Test2 (301-400)
-  fold all:   fine-tune on 1-140 + 151-400: the shipped default's stage2/
+  fold all:   fine-tune on 1-140 + 151-400: a default's stage2/
 
   /usr/bin/python3 -m training.folds --fold test1 --minutes 45
   /usr/bin/python3 -m training.folds --fold test1 --score-only   # score an existing fold
@@ -70,7 +70,9 @@ def score(fold, models, runs, cephtrace, data, jobs):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--fold", required=True, choices=sorted(FOLDS))
-    ap.add_argument("--base", default="models/isbi2015-protocol", help="the models fine-tuned (trained on 1-150 only)")
+    ap.add_argument("--base", default="models",
+                    help="the models fine-tuned, trained on 1-150 only (models/isbi2015-protocol once "
+                         "the shipped default learns from the test images)")
     ap.add_argument("--runs", default="/root/cephtrace-runs/folds", help="checkpoints, logs and model folders")
     ap.add_argument("--minutes", type=float, default=45.0, help="training minutes of each Stage 2 member")
     ap.add_argument("--score-only", action="store_true")
@@ -86,7 +88,7 @@ def main(argv=None):
     if FOLDS[a.fold]["held_out"]:
         score(a.fold, models, runs, a.cephtrace, a.data, a.jobs)
     else:
-        print("[folds] fold all: the shipped default's stage2/ is in %s/stage2" % models, flush=True)
+        print("[folds] fold all: the fine-tuned stage2/ is in %s/stage2" % models, flush=True)
 
 
 if __name__ == "__main__":
