@@ -272,6 +272,17 @@ TEST(PredictorIsbi, MirroredImageGivesMirroredCoordinates) {
   }
 }
 
+// The shipped models for the tests of the facing direction: Stage 1 decides, Stage 2 and the
+// extended model are not needed.
+PredictorOptions view_choice_options(const std::filesystem::path& shipped) {
+  PredictorOptions o;
+  o.model_dir = shipped;
+  o.threads = 2;
+  o.refine_passes = 0;
+  o.extended = false;
+  return o;
+}
+
 // With framing, the framing's coarse pass checks the image statistics' guess of the facing
 // direction: a convincing head decides ("head_fit", no profile test); a guess misled by a
 // dark strip behind the head finds no convincing head there, and the profile test decides.
@@ -279,12 +290,7 @@ TEST(PredictorIsbi, FramingChecksTheStatisticsGuessOfTheFacingDirection) {
   CEPHTRACE_REQUIRE_ISBI(isbi);
   const auto shipped = test::shipped_models_dir();
   if (!shipped) GTEST_SKIP() << "shipped models/ incomplete; skipping";
-  PredictorOptions o;
-  o.model_dir = *shipped;
-  o.threads = 2;
-  o.refine_passes = 0;  // the view choice needs Stage 1 only
-  o.extended = false;
-  Predictor predictor(o);
+  Predictor predictor(view_choice_options(*shipped));
   const cv::Mat image = cv::imread((isbi / "images" / "151.jpg").string(), cv::IMREAD_COLOR);
   ASSERT_FALSE(image.empty());
   const auto a = predictor.predict(image);
@@ -373,11 +379,7 @@ TEST(PredictorIsbi, UndecidedMasksLetStage1ChooseTheView) {
   CEPHTRACE_REQUIRE_ISBI(isbi);
   const auto shipped = test::shipped_models_dir();
   if (!shipped) GTEST_SKIP() << "shipped models/ incomplete; skipping";
-  PredictorOptions o;
-  o.model_dir = *shipped;
-  o.threads = 2;
-  o.refine_passes = 0;  // the view choice needs Stage 1 only
-  Predictor predictor(o);
+  Predictor predictor(view_choice_options(*shipped));
   const cv::Mat image = cv::imread((isbi / "images" / "124.jpg").string(), cv::IMREAD_COLOR);
   ASSERT_FALSE(image.empty());
   cv::Mat mirrored;
