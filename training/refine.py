@@ -292,6 +292,11 @@ def train(runs, out_models, minutes=60.0, bs=24, lr=2e-3, resume=True, smoke=Fal
     va = load_cases([141] if smoke else val_ids or C.VAL_IDS)
     stream = L.batches(_PatchSamples(tr, strong), seed, st["samples"], bs, workers, device)
     eval_every = 0.0 if smoke else eval_every_s
+    if init and st["step"] == 0 and not smoke:
+        # A fine-tune must beat where it starts: the starting weights are the first best.
+        st["best"], mre0 = evaluate(model, va)
+        torch.save({"model": model.state_dict(), "val_mre": st["best"], "step": 0}, ck_best)
+        print("[refine] starting weights: val MRE %.3f mm (from %.3f)" % (st["best"], mre0), flush=True)
     model.train()
 
     def batch_loss():

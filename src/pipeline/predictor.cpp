@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -81,14 +82,43 @@ struct Predictor::Impl {
     return true;
   }
 
+  // Reads, checks and parses one model file on a thread of its own: OpenCV's ONNX import
+  // runs on one core, and the files are independent.
+  std::future<OnnxModel> start_loading(std::filesystem::path file, const ModelContract& contract,
+                                       bool allow_other_channel_count = false) const {
+    return std::async(std::launch::async, [file = std::move(file), &contract, gpu = options.use_gpu,
+                                           allow_other_channel_count] {
+      return OnnxModel::load(file, contract, gpu, allow_other_channel_count);
+    });
+  }
+
+  // Every file loads at once (start_loading); the results are taken in a fixed order, so
+  // errors and `missing` read as if the files had loaded one after another.
   void load_models() {
-    for (const auto& contract : model_contracts()) {
+    std::vector<std::future<OnnxModel>> pending;
+    for (const auto& contract : model_contracts())
+      // Zone models with a wrong channel count load, then fail as a zone (spec §2) —
+      // unless strict, where every contract violation is an error.
+      pending.push_back(start_loading(options.model_dir / contract.relative_path, contract,
+                                      is_zone(contract.key) && !options.strict));
+    // Stage 2 is ours and optional: absent (e.g. the published weights) means no refinement.
+    // Ensemble members refine_2.onnx, … count only after refine.onnx, numbered without gaps.
+    std::vector<std::future<OnnxModel>> pending_refine;
+    for (int member = 1; member <= kMaxRefineModels && options.refine_passes > 0; ++member) {
+      const auto file = options.model_dir / refine_model_path(member);
+      if (!std::filesystem::exists(file)) break;
+      pending_refine.push_back(start_loading(file, refine_contract()));
+    }
+    const auto extended_file = options.model_dir / extended_contract().relative_path;
+    std::future<OnnxModel> pending_extended;
+    if (options.extended && std::filesystem::exists(extended_file))
+      pending_extended = start_loading(extended_file, extended_contract());
+
+    for (size_t i = 0; i < model_contracts().size(); ++i) {
+      const auto& contract = model_contracts()[i];
       const auto file = options.model_dir / contract.relative_path;
       try {
-        // Zone models with a wrong channel count load, then fail as a zone (spec §2) —
-        // unless strict, where every contract violation is an error.
-        models[static_cast<size_t>(contract.key)] = OnnxModel::load(
-            file, contract, options.use_gpu, is_zone(contract.key) && !options.strict);
+        models[static_cast<size_t>(contract.key)] = pending[i].get();
         const auto& loaded = *models[static_cast<size_t>(contract.key)];
         if (!loaded.output_matches_contract())
           missing.emplace_back(std::string(contract.name),
@@ -99,14 +129,11 @@ struct Predictor::Impl {
         missing.emplace_back(std::string(contract.name), e.what());
       }
     }
-    // Stage 2 is ours and optional: absent (e.g. the published weights) means no refinement;
-    // present but broken is reported like a Stage 0 model (an error with strict).
-    // Ensemble members refine_2.onnx, … count only after refine.onnx, numbered without gaps.
-    for (int member = 1; member <= kMaxRefineModels && options.refine_passes > 0; ++member) {
-      const auto file = options.model_dir / refine_model_path(member);
-      if (!std::filesystem::exists(file)) break;
+    // A Stage 2 file present but broken is reported like a Stage 0 model (an error with strict).
+    for (size_t i = 0; i < pending_refine.size(); ++i) {
+      const int member = static_cast<int>(i) + 1;
       try {
-        refine.push_back(OnnxModel::load(file, refine_contract(), options.use_gpu));
+        refine.push_back(pending_refine[i].get());
         refine_names.push_back(refine_model_name(member));
       } catch (const ModelError& e) {
         if (options.strict) throw;
@@ -115,10 +142,9 @@ struct Predictor::Impl {
       }
     }
     // The extended model is ours and optional like Stage 2.
-    if (const auto file = options.model_dir / extended_contract().relative_path;
-        options.extended && std::filesystem::exists(file)) {
+    if (pending_extended.valid()) {
       try {
-        extended = OnnxModel::load(file, extended_contract(), options.use_gpu);
+        extended = pending_extended.get();
       } catch (const ModelError& e) {
         if (options.strict) throw;
         missing.emplace_back(std::string(extended_contract().name), e.what());
@@ -601,8 +627,18 @@ Predictor::Predictor(PredictorOptions options) : impl_(std::make_unique<Impl>())
   // Process-wide (see PredictorOptions::threads): set only when asked, so that 0 does not
   // undo what the application or another Predictor chose.
   if (impl_->options.threads > 0) cv::setNumThreads(impl_->options.threads);
-  if (impl_->options.verify_models) verify_model_manifest(impl_->options.model_dir);
-  impl_->load_models();
+  // The manifest check hashes the files while they load. A damaged file is reported as
+  // damaged, even when parsing it failed first.
+  std::future<void> verified;
+  if (impl_->options.verify_models)
+    verified = std::async(std::launch::async, verify_model_manifest, impl_->options.model_dir);
+  try {
+    impl_->load_models();
+  } catch (...) {
+    if (verified.valid()) verified.get();
+    throw;
+  }
+  if (verified.valid()) verified.get();
 }
 
 Predictor::~Predictor() = default;

@@ -338,6 +338,26 @@ TEST(HostileInput, ModelFilesAreCheckedAgainstTheManifest) {
   EXPECT_EQ(test::run_cephtrace(base + " --no-verify").exit_code, 0);  // the user's call
 }
 
+// The manifest is checked while the files load: a file cut short (an interrupted copy) fails
+// to parse too, and the user is told that the file is damaged rather than what OpenCV says.
+TEST(HostileInput, ATruncatedModelFileIsReportedAsDamaged) {
+  const auto dir = test::temp_dir();
+  const auto image = good_image(dir, "a.png");
+  fs::copy(test::fixture_models_dir(), dir / "models", fs::copy_options::recursive);
+  write_text(dir / "models" / kModelManifest, model_manifest_text(dir / "models"));
+  const auto stage1 = dir / "models" / "stage1" / "v4_stage1.onnx";
+  const std::string bytes = read_text(stage1);
+  write_text(stage1, bytes.substr(0, bytes.size() / 3));
+  const std::string base = "predict --quiet --threads 1 --image " + q(image) + " --model-dir " + q(dir / "models");
+  const auto out = sentinel(dir);
+  const CliRun r = test::run_cephtrace(base + " --output " + q(out));
+  expect_refused(r, stage1.string(), out);
+  EXPECT_NE(r.err.find("does not match"), std::string::npos) << r.err;
+  const CliRun unchecked = test::run_cephtrace(base + " --no-verify");
+  EXPECT_NE(unchecked.exit_code, 0);  // without the check, the parse error is what remains
+  EXPECT_NE(unchecked.err.find(stage1.string()), std::string::npos) << unchecked.err;
+}
+
 // The shipped models/ holds the protocol models in models/isbi2015-protocol, with a manifest
 // of their own: each folder checks its own files only.
 TEST(HostileInput, ANestedModelFolderIsCheckedByItsOwnManifest) {
