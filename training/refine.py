@@ -340,9 +340,13 @@ def check_device_targets(case):
     print("[refine] device-drawn targets match render_target (8 patches)", flush=True)
 
 
-def export_best(runs, out_models, case=None, member=1):
+def export_best(runs, out_models, case=None, member=1, checkpoint="best"):
+    """Exports a checkpoint: "best" (lowest validation MRE during training) or "last" (the end
+    of the schedule: fine-tunes, whose starting weights were themselves the best of many
+    validations on the same 10 images, so that any change looks worse there)."""
     stem, onnx_name = member_files(member)
-    ck = load_checkpoint(os.path.join(runs, stem + "_best.pt"))
+    ck = load_checkpoint(os.path.join(runs, "%s_%s.pt" % (stem, checkpoint)))
+    step = ck["step"] if "step" in ck else ck["state"]["step"]
     model = RefineNet()
     model.load_state_dict(ck["model"]); model.eval()
     if case is None:
@@ -352,5 +356,5 @@ def export_best(runs, out_models, case=None, member=1):
     path = os.path.join(out_models, "stage2", onnx_name)
     export_onnx(model, ex, path)
     verify_cv2(model, ex, path)
-    print("[refine] exported best (step %s, val MRE %.3f mm) -> %s" % (ck["step"], ck["val_mre"], path), flush=True)
+    print("[refine] exported %s (step %s) -> %s" % (checkpoint, step, path), flush=True)
     return path
