@@ -12,7 +12,6 @@
 #include <string>
 #include <vector>
 
-#include <opencv2/core/utility.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "cephtrace/constants.hpp"
@@ -71,44 +70,39 @@ uint8_t clip8(int32_t v) {
   return static_cast<uint8_t>(std::clamp(v >> kPrecisionBits, 0, 255));
 }
 
-// Horizontal pass over rows [row0, row0 + out.rows) of `in`. Rows are independent and the
-// arithmetic is integer, so OpenCV's thread pool shares them out with the same result.
+// Horizontal pass over rows [row0, row0 + out.rows) of `in`.
 void resample_horizontal(const cv::Mat& in, int row0, const std::vector<Taps>& taps, cv::Mat& out) {
   const int cn = in.channels();
-  cv::parallel_for_(cv::Range(0, out.rows), [&](const cv::Range& rows) {
-    for (int y = rows.start; y < rows.end; ++y) {
-      const uint8_t* src = in.ptr<uint8_t>(row0 + y);
-      uint8_t* dst = out.ptr<uint8_t>(y);
-      for (int xx = 0; xx < out.cols; ++xx) {
-        const Taps& t = taps[xx];
-        for (int c = 0; c < cn; ++c) {
-          int32_t ss = 1 << (kPrecisionBits - 1);
-          for (size_t x = 0; x < t.weights.size(); ++x)
-            ss += src[(t.first + x) * cn + c] * t.weights[x];
-          dst[xx * cn + c] = clip8(ss);
-        }
+  for (int y = 0; y < out.rows; ++y) {
+    const uint8_t* src = in.ptr<uint8_t>(row0 + y);
+    uint8_t* dst = out.ptr<uint8_t>(y);
+    for (int xx = 0; xx < out.cols; ++xx) {
+      const Taps& t = taps[xx];
+      for (int c = 0; c < cn; ++c) {
+        int32_t ss = 1 << (kPrecisionBits - 1);
+        for (size_t x = 0; x < t.weights.size(); ++x)
+          ss += src[(t.first + x) * cn + c] * t.weights[x];
+        dst[xx * cn + c] = clip8(ss);
       }
     }
-  });
+  }
 }
 
-// Vertical pass; `row0` is the first source row that `in` holds. Output rows in parallel.
+// Vertical pass; `row0` is the first source row that `in` holds.
 void resample_vertical(const cv::Mat& in, int row0, const std::vector<Taps>& taps, cv::Mat& out) {
   const int width = out.cols * out.channels();
-  cv::parallel_for_(cv::Range(0, out.rows), [&](const cv::Range& rows) {
-    std::vector<int32_t> acc(width);
-    for (int yy = rows.start; yy < rows.end; ++yy) {
-      const Taps& t = taps[yy];
-      std::fill(acc.begin(), acc.end(), 1 << (kPrecisionBits - 1));
-      for (size_t y = 0; y < t.weights.size(); ++y) {
-        const uint8_t* src = in.ptr<uint8_t>(t.first - row0 + static_cast<int>(y));
-        const int32_t k = t.weights[y];
-        for (int i = 0; i < width; ++i) acc[i] += src[i] * k;  // same sum order as Pillow
-      }
-      uint8_t* dst = out.ptr<uint8_t>(yy);
-      for (int i = 0; i < width; ++i) dst[i] = clip8(acc[i]);
+  std::vector<int32_t> acc(width);
+  for (int yy = 0; yy < out.rows; ++yy) {
+    const Taps& t = taps[yy];
+    std::fill(acc.begin(), acc.end(), 1 << (kPrecisionBits - 1));
+    for (size_t y = 0; y < t.weights.size(); ++y) {
+      const uint8_t* src = in.ptr<uint8_t>(t.first - row0 + static_cast<int>(y));
+      const int32_t k = t.weights[y];
+      for (int i = 0; i < width; ++i) acc[i] += src[i] * k;  // same sum order as Pillow
     }
-  });
+    uint8_t* dst = out.ptr<uint8_t>(yy);
+    for (int i = 0; i < width; ++i) dst[i] = clip8(acc[i]);
+  }
 }
 
 }  // namespace
