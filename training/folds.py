@@ -7,10 +7,15 @@ each official test split in turn says what that step is worth on images it did n
 
   fold test1: fine-tune on 1-140 + 301-400, score Test1 (151-300) and the device-shift benchmark
   fold test2: fine-tune on 1-140 + 151-300, score Test2 (301-400)
-  fold all:   fine-tune on 1-140 + 151-400: a default's stage2/
+  fold all:   fine-tune on 1-140 + 151-400: the shipped default's stage2/
 
   /usr/bin/python3 -m training.folds --fold test1 --minutes 45
   /usr/bin/python3 -m training.folds --fold test1 --score-only   # score an existing fold
+  /usr/bin/python3 -m training.folds --fold all --promote        # fold all becomes models/
+
+--promote makes fold all's Stage 2 the shipped default: the protocol models move (once) to
+models/isbi2015-protocol/ with their own manifest, and models/stage2/ takes the fine-tuned
+members; every other file stays the protocol one (see promote()).
 
 The fold's members are taken at the end of their schedules (the last checkpoint), not at their
 best validation on 141-150 (see export_schedule_ends).
@@ -22,6 +27,7 @@ scores both splits: only the held-out one counts). Labels of 301-400 drawn by an
 convention are left out of training (common.TRAINING_EXCLUSIONS).
 """
 import argparse
+import hashlib
 import os
 import shutil
 import subprocess
@@ -71,6 +77,47 @@ def export_schedule_ends(runs, models):
         refine.export_best(runs, models, member=member, checkpoint="last")
 
 
+PROTOCOL_SUBDIR = "isbi2015-protocol"
+MANIFEST = "MANIFEST.sha256"
+MODEL_FILE_TYPES = (".onnx", ".json")  # what the engine loads (src/pipeline/model_manifest.cpp)
+
+
+def write_manifest(model_dir):
+    """sha256sum-format manifest of the folder's model files. A subfolder with a manifest of its
+    own is another model folder and is left out, as the engine's check leaves it out."""
+    lines = []
+    for root, dirs, files in os.walk(model_dir):
+        dirs[:] = sorted(d for d in dirs if not os.path.exists(os.path.join(root, d, MANIFEST)))
+        for f in files:
+            if f.endswith(MODEL_FILE_TYPES):
+                path = os.path.join(root, f)
+                with open(path, "rb") as fh:
+                    digest = hashlib.sha256(fh.read()).hexdigest()
+                lines.append((os.path.relpath(path, model_dir).replace(os.sep, "/"), digest))
+    with open(os.path.join(model_dir, MANIFEST), "w") as out:
+        out.writelines("%s  %s\n" % (digest, rel) for rel, digest in sorted(lines))
+
+
+def promote(fold_models, default_dir):
+    """Fold all's Stage 2 members become the shipped default. The first time, the default's
+    present files (trained on 001-150 only) are kept as <default>/isbi2015-protocol, with their
+    manifest and model card, so that `cephtrace evaluate --protocol isbi2015` keeps scoring
+    models that never saw the test images. Only stage2/'s networks change: Stage 0, Stage 1,
+    the extended model and the confidence calibration stay the protocol ones."""
+    protocol = os.path.join(default_dir, PROTOCOL_SUBDIR)
+    if not os.path.exists(protocol):
+        keep = [e for e in os.listdir(default_dir) if e != PROTOCOL_SUBDIR]
+        os.makedirs(protocol)
+        for e in keep:
+            src = os.path.join(default_dir, e)
+            (shutil.copytree if os.path.isdir(src) else shutil.copy2)(src, os.path.join(protocol, e))
+        write_manifest(protocol)
+    for member in ("refine.onnx", "refine_2.onnx"):
+        shutil.copy2(os.path.join(fold_models, "stage2", member), os.path.join(default_dir, "stage2", member))
+    write_manifest(default_dir)
+    print("[folds] %s: stage2/ is fold all's; the protocol models are in %s" % (default_dir, protocol), flush=True)
+
+
 def score(fold, models, runs, cephtrace, data, jobs):
     out = os.path.join(runs, "protocol.md")
     cmd = [cephtrace, "evaluate", "--protocol", "isbi2015", "--data-dir", data, "--model-dir", models,
@@ -85,25 +132,37 @@ def score(fold, models, runs, cephtrace, data, jobs):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--fold", required=True, choices=sorted(FOLDS))
-    ap.add_argument("--base", default="models",
-                    help="the models fine-tuned, trained on 1-150 only (models/isbi2015-protocol once "
-                         "the shipped default learns from the test images)")
+    ap.add_argument("--base", default=None,
+                    help="the models fine-tuned, trained on 1-150 only; default: models/%s, else "
+                         "models" % PROTOCOL_SUBDIR)
     ap.add_argument("--runs", default="/root/cephtrace-runs/folds", help="checkpoints, logs and model folders")
     ap.add_argument("--minutes", type=float, default=45.0, help="training minutes of each Stage 2 member")
     ap.add_argument("--lr", type=float, default=FINE_TUNE_LR, help="peak learning rate of the fine-tune (Adam)")
     ap.add_argument("--score-only", action="store_true")
     ap.add_argument("--export-only", action="store_true",
                     help="export both members' last checkpoints into the fold's model folder, then stop")
+    ap.add_argument("--promote", action="store_true",
+                    help="with --fold all: make the fold's Stage 2 the shipped default (--default-dir), "
+                         "keeping the protocol models in <default-dir>/%s" % PROTOCOL_SUBDIR)
+    ap.add_argument("--default-dir", default="models", help="the shipped default's folder (--promote)")
     ap.add_argument("--cephtrace", default="build/bin/cephtrace")
     ap.add_argument("--data", default=os.environ.get("CEPH_DATA", "../shared/data/isbi2015"))
     ap.add_argument("--jobs", type=int, default=2)
     a = ap.parse_args(argv)
+    if a.base is None:
+        protocol = os.path.join("models", PROTOCOL_SUBDIR)
+        a.base = protocol if os.path.isdir(protocol) else "models"
+    if a.promote and a.fold != "all":
+        raise SystemExit("[folds] --promote is for --fold all (the other folds hold test images out)")
     if not os.path.exists(os.path.join(a.base, "stage2", "refine.onnx")):
         raise SystemExit("[folds] %s: no stage2/refine.onnx (give --base)" % a.base)
     runs = os.path.join(a.runs, a.fold)
     os.makedirs(runs, exist_ok=True)
     if a.export_only:
         export_schedule_ends(runs, os.path.join(runs, "models"))
+        return
+    if a.promote:
+        promote(os.path.join(runs, "models"), a.default_dir)
         return
     models = os.path.join(runs, "models") if a.score_only else train(a.fold, a.base, runs, a.minutes, a.lr)
     if FOLDS[a.fold]["held_out"]:

@@ -1,0 +1,72 @@
+"""training.folds --promote: fold all's Stage 2 becomes the default, the protocol models are kept.
+
+Run from the repository root: /usr/bin/python3 -m pytest tests/training (CTest's training_folds).
+"""
+import hashlib
+from pathlib import Path
+
+from training import folds
+
+
+def sha(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def manifest(folder):
+    entries = {}
+    for line in (folder / folds.MANIFEST).read_text().splitlines():
+        digest, rel = line.split("  ")
+        entries[rel] = digest
+    return entries
+
+
+def make_models(root, tag):
+    """A model folder in the shipped layout; each file's bytes say which set it belongs to."""
+    for rel in ("stage0/v4_stage0_profile.onnx", "stage1/v4_stage1.onnx", "stage2/refine.onnx",
+                "stage2/refine_2.onnx", "stage2/confidence.json", "extended/refine_extended.onnx"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(("%s %s" % (tag, rel)).encode())
+    (root / "MODEL_CARD.md").write_text("%s card" % tag)
+    folds.write_manifest(root)
+    return root
+
+
+def test_promote_keeps_the_protocol_models_and_ships_the_folds_stage2(tmp_path):
+    default = make_models(tmp_path / "models", "protocol")
+    before = {rel: (default / rel).read_bytes() for rel in manifest(default)}
+    fold = make_models(tmp_path / "fold", "fold-all")
+
+    folds.promote(str(fold), str(default))
+
+    protocol = default / folds.PROTOCOL_SUBDIR
+    # The protocol folder is the old default, byte for byte, with a manifest that matches it.
+    assert {rel: (protocol / rel).read_bytes() for rel in manifest(protocol)} == before
+    assert all(sha(protocol / rel) == d for rel, d in manifest(protocol).items())
+    assert (protocol / "MODEL_CARD.md").read_text() == "protocol card"
+    # The default: the fold's two members, every other file the protocol one.
+    listed = manifest(default)
+    assert not any(rel.startswith(folds.PROTOCOL_SUBDIR) for rel in listed)
+    assert set(listed) == set(before)
+    for rel, digest in listed.items():
+        assert sha(default / rel) == digest
+        source = fold if rel in ("stage2/refine.onnx", "stage2/refine_2.onnx") else protocol
+        assert (default / rel).read_bytes() == (source / rel).read_bytes(), rel
+
+
+def test_promoting_again_leaves_the_protocol_models_alone(tmp_path):
+    default = make_models(tmp_path / "models", "protocol")
+    folds.promote(str(make_models(tmp_path / "fold", "first")), str(default))
+    folds.promote(str(make_models(tmp_path / "fold2", "second")), str(default))
+    protocol = default / folds.PROTOCOL_SUBDIR
+    assert (protocol / "stage2/refine.onnx").read_bytes() == b"protocol stage2/refine.onnx"
+    assert (default / "stage2/refine.onnx").read_bytes() == b"second stage2/refine.onnx"
+    assert manifest(default)["stage2/refine.onnx"] == sha(default / "stage2/refine.onnx")
+
+
+def test_promote_is_refused_for_a_fold_that_holds_test_images_out(capsys):
+    try:
+        folds.main(["--fold", "test1", "--promote"])
+    except SystemExit as e:
+        assert "--promote is for --fold all" in str(e)
+    else:
+        raise AssertionError("--fold test1 --promote was accepted")
