@@ -13,7 +13,7 @@ pixel spacing of the transformed image). It prints one row per condition and the
 over all shifted images, next to the unshifted images ("original").
 
     /usr/bin/python3 tools/device_shift_benchmark.py --cephtrace build/bin/cephtrace \
-        --models models --out /tmp/device-shift [--markdown docs/results/device_shift.md]
+        --out /tmp/device-shift [--markdown docs/results/device_shift.md]
 
 Extra engine options go after `--`, e.g. `... -- --refine-passes 0`.
 """
@@ -30,7 +30,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from robustness_check import SENIOR, SPACING, read_senior  # noqa: E402  (one reader of the CSVs)
-from training.common import parse_ids  # noqa: E402  (one reader of id lists)
+from training.common import parse_ids, test_image_models  # noqa: E402  (one reader of id lists)
 
 MM = 1.0 / SPACING  # ISBI pixels per mm
 IDX = {name: i for i, name in enumerate(SENIOR)}
@@ -278,7 +278,9 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog=__doc__.split("\n\n", 1)[1])
     ap.add_argument("--cephtrace", default="build/bin/cephtrace")
-    ap.add_argument("--models", default="models")
+    ap.add_argument("--models", default=test_image_models(),
+                    help="model folder (default: models/isbi2015-protocol when present, as the "
+                         "shifted films are ISBI test images; else models)")
     ap.add_argument("--data", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                                    "shared", "data", "isbi2015"))
     ap.add_argument("--ids", default="151-300", help="ISBI test ids to draw from (default Test1)")

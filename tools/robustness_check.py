@@ -5,7 +5,7 @@ of view, bit depth, DICOM-like 16-bit), keeps the ground truth in step, and scor
 condition with the C++ engine (`cephtrace evaluate`, true pixel spacing).
 
     /usr/bin/python3 tools/robustness_check.py --cephtrace build/bin/cephtrace \
-        --models models --ids 151-180 --out /tmp/robustness
+        --ids 151-180 --out /tmp/robustness
 
 Prints a Markdown table: condition, images, MRE, SDR 2 mm, SDR 4 mm.
 """
@@ -13,9 +13,13 @@ import argparse
 import json
 import os
 import subprocess
+import sys
 
 import cv2
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from training.common import test_image_models  # noqa: E402
 
 SENIOR = ["S", "N", "Or", "Po", "A", "B", "Pog", "Me", "Gn", "Go", "L1_tip", "U1_tip", "UL",
           "LL", "Sn", "Pog_soft", "PNS", "ANS", "Ar"]
@@ -64,7 +68,9 @@ def crop(im):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cephtrace", default="build/bin/cephtrace")
-    ap.add_argument("--models", default="models")
+    ap.add_argument("--models", default=test_image_models(),
+                    help="model folder (default: models/isbi2015-protocol when present, as these are "
+                         "ISBI test images; else models)")
     ap.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "isbi2015"))
     ap.add_argument("--ids", default="151-180", help="first-last image ids")
     ap.add_argument("--out", default="/tmp/cephtrace-robustness")

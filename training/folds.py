@@ -33,6 +33,8 @@ import shutil
 import subprocess
 import sys
 
+from .common import PROTOCOL_SUBDIR, test_image_models
+
 FOLDS = {
     "test1": {"train": "1-140,301-400", "held_out": "Test1 (151-300)"},
     "test2": {"train": "1-140,151-300", "held_out": "Test2 (301-400)"},
@@ -77,7 +79,6 @@ def export_schedule_ends(runs, models):
         refine.export_best(runs, models, member=member, checkpoint="last")
 
 
-PROTOCOL_SUBDIR = "isbi2015-protocol"
 MANIFEST = "MANIFEST.sha256"
 MODEL_FILE_TYPES = (".onnx", ".json")  # what the engine loads (src/pipeline/model_manifest.cpp)
 
@@ -150,8 +151,7 @@ def main(argv=None):
     ap.add_argument("--jobs", type=int, default=2)
     a = ap.parse_args(argv)
     if a.base is None:
-        protocol = os.path.join("models", PROTOCOL_SUBDIR)
-        a.base = protocol if os.path.isdir(protocol) else "models"
+        a.base = test_image_models()
     if a.promote and a.fold != "all":
         raise SystemExit("[folds] --promote is for --fold all (the other folds hold test images out)")
     if not os.path.exists(os.path.join(a.base, "stage2", "refine.onnx")):
