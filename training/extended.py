@@ -14,10 +14,14 @@ src/pipeline/predictor.cpp, framing::local_template_position, refine_landmarks):
    (14,1,128,128), output (14,14,64,64), channel k of patch k. Two passes.
 
 Labels: CL-2023 labels exist for 89 of the training images 001–140 (fit) and 4 of 141–150
-(model selection); the test images are never used. The loss covers only the 14.
+(model selection); the protocol model never used the test images. The loss covers only the 14.
+The shipped default's model is that one fine-tuned on every labelled image but 141–150
+(`--train-ids 1-140,151-400 --init-from <protocol models>`, about 260 images).
 
     /usr/bin/python3 -m training.extended --minutes 70 --runs /root/cephtrace-runs --out models
     /usr/bin/python3 -m training.extended --export-only --runs /root/cephtrace-runs --out models
+    /usr/bin/python3 -m training.extended --train-ids 1-140,151-400 --init-from models/isbi2015-protocol \
+        --lr 2e-5 --minutes 45 --runs R --out R/models && ... --export-only --checkpoint last
 """
 import argparse
 import os
@@ -31,7 +35,7 @@ import torch
 from . import common as C
 from . import loader as L
 from . import refine as R
-from .export import export_onnx, verify_cv2
+from .export import export_onnx, freeze_batchnorm, init_from_onnx, verify_cv2
 from .framing_template import similarity
 from .grid import resample, to_grid
 from .loop import fit
@@ -93,7 +97,9 @@ def load_cases(ids):
         c = R.Case()
         c.id = i
         g = C.load_grey_mirrored(i)
-        c.pts25 = C.load_landmarks(i, derive_pm=False, grey=g)[0]
+        # The 25 only place the starts (inputs, not targets): every label is used, also those
+        # of Test2 that Stage 1/2 are not trained on (common.TRAINING_EXCLUSIONS).
+        c.pts25 = C.load_landmarks(i, derive_pm=False, grey=g, training=False)[0]
         H, W = g.shape
         c.img = resample(g)
         gh, gw = c.img.shape
@@ -150,24 +156,36 @@ class _Samples:
 
 
 def train(runs, out_models, minutes=70.0, bs=24, lr=2e-3, resume=True, seed=0, eval_every_s=300.0,
-          smoke=False):
-    """smoke: three steps on two images, validated and exported (train_all --smoke)."""
+          smoke=False, train_ids=None, init=None):
+    """smoke: three steps on two images, validated and exported (train_all --smoke).
+    train_ids: images to fit (default 1-140; those without CL-2023 labels are skipped).
+    init: an exported refine_extended.onnx to start from (fine-tuning; its BatchNorms stay frozen)."""
     torch.manual_seed(seed); np.random.seed(seed); random.seed(seed)
     device = torch.device("cpu")
     os.makedirs(runs, exist_ok=True)
     ck_last, ck_best = os.path.join(runs, "extended_last.pt"), os.path.join(runs, "extended_best.pt")
     model = R.RefineNet(nout=NEXT)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    st = {"elapsed": 0.0, "step": 0, "samples": 0, "best": 1e9, "last_eval": 0.0}
+    st = {"elapsed": 0.0, "step": 0, "samples": 0, "best": 1e9, "last_eval": 0.0, "init": init}
+    if init:
+        print("[extended] starting from %s (%d Conv layers)" % (
+            init, init_from_onnx(model, init, torch.zeros(2, 1, R.PATCH, R.PATCH))), flush=True)
     if resume and os.path.exists(ck_last) and not smoke:
         ck = load_checkpoint(ck_last)
         model.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"]); st.update(ck["state"])
+        if st.get("init"):
+            freeze_batchnorm(model)
         print("[extended] resumed at step %d, %.1f min, best %.3f mm" % (st["step"], st["elapsed"] / 60, st["best"]), flush=True)
     tpl = template()
     tpl = (tpl[0], tpl[1], basis_of(*tpl))
-    tr = load_cases([1, 3] if smoke else C.TRAIN_IDS)
+    tr = load_cases([1, 3] if smoke else train_ids or C.TRAIN_IDS)
     va = load_cases([141] if smoke else C.VAL_IDS)
     stream = L.batches(_Samples(tr), seed, st["samples"], bs, 0, device)
+    if init and st["step"] == 0 and not smoke:
+        # A fine-tune must beat where it starts: the starting weights are the first best.
+        st["best"], mre0 = evaluate(model, va, tpl)
+        torch.save({"model": model.state_dict(), "val_mre": st["best"], "step": 0}, ck_best)
+        print("[extended] starting weights: val MRE %.3f mm (start %.3f)" % (st["best"], mre0), flush=True)
     model.train()
 
     def batch_loss():
@@ -269,6 +287,11 @@ def main():
     ap.add_argument("--runs", default="/root/cephtrace-runs")
     ap.add_argument("--out", default="models")
     ap.add_argument("--minutes", type=float, default=70.0)
+    ap.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (Adam); a fine-tune: 2e-5")
+    ap.add_argument("--train-ids", default=None,
+                    help="images to fit, e.g. 1-140,151-400 (default 1-140; 141-150 always select)")
+    ap.add_argument("--init-from", default=None,
+                    help="a model folder whose extended/refine_extended.onnx to fine-tune")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--no-resume", action="store_true")
     ap.add_argument("--export-only", action="store_true")
@@ -286,7 +309,13 @@ def main():
         return val_study(a.runs, checkpoint=a.checkpoint)
     if a.export_only:
         return export_best(a.runs, a.out, checkpoint=a.checkpoint)
-    train(a.runs, a.out, minutes=a.minutes, resume=not a.no_resume)
+    init = os.path.join(a.init_from, "extended", "refine_extended.onnx") if a.init_from else None
+    if init and not os.path.exists(init):
+        raise SystemExit("[extended] --init-from %s: no extended/refine_extended.onnx there" % a.init_from)
+    train_ids = C.parse_ids(a.train_ids) if a.train_ids else None
+    if train_ids and set(train_ids) & set(C.VAL_IDS):
+        raise SystemExit("[extended] --train-ids overlaps the validation images 141-150")
+    train(a.runs, a.out, minutes=a.minutes, lr=a.lr, resume=not a.no_resume, train_ids=train_ids, init=init)
 
 
 if __name__ == "__main__":
