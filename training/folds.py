@@ -11,11 +11,12 @@ each official test split in turn says what that step is worth on images it did n
 
   /usr/bin/python3 -m training.folds --fold test1 --minutes 45
   /usr/bin/python3 -m training.folds --fold test1 --score-only   # score an existing fold
-  /usr/bin/python3 -m training.folds --fold all --promote        # fold all becomes models/
+  /usr/bin/python3 -m training.folds --fold all --promote [--extended E]  # fold all becomes models/
 
 --promote makes fold all's Stage 2 the shipped default: the protocol models move (once) to
-models/isbi2015-protocol/ with their own manifest, and models/stage2/ takes the fine-tuned
-members; every other file stays the protocol one (see promote()).
+models/isbi2015-protocol/ with their own manifest, models/stage2/ takes the fine-tuned members
+and, with --extended, models/extended/ the given extended model (training.extended fine-tuned
+on every labelled image); every other file stays the protocol one (see promote()).
 
 The fold's members are taken at the end of their schedules (the last checkpoint), not at their
 best validation on 141-150 (see export_schedule_ends).
@@ -99,12 +100,13 @@ def write_manifest(model_dir):
         out.writelines("%s  %s\n" % (digest, rel) for rel, digest in sorted(lines))
 
 
-def promote(fold_models, default_dir):
-    """Fold all's Stage 2 members become the shipped default. The first time, the default's
-    present files (trained on 001-150 only) are kept as <default>/isbi2015-protocol, with their
-    manifest and model card, so that `cephtrace evaluate --protocol isbi2015` keeps scoring
-    models that never saw the test images. Only stage2/'s networks change: Stage 0, Stage 1,
-    the extended model and the confidence calibration stay the protocol ones."""
+def promote(fold_models, default_dir, extended=None):
+    """Fold all's Stage 2 members (and `extended`, an extended model fine-tuned on every
+    labelled image: training.extended --train-ids 1-140,151-400) become the shipped default.
+    The first time, the default's present files (trained on 001-150 only) are kept as
+    <default>/isbi2015-protocol, with their manifest and model card, so that `cephtrace
+    evaluate --protocol isbi2015` keeps scoring models that never saw the test images. Stage 0,
+    Stage 1 and the confidence calibration stay the protocol ones."""
     protocol = os.path.join(default_dir, PROTOCOL_SUBDIR)
     if not os.path.exists(protocol):
         keep = [e for e in os.listdir(default_dir) if e != PROTOCOL_SUBDIR]
@@ -115,6 +117,8 @@ def promote(fold_models, default_dir):
         write_manifest(protocol)
     for member in ("refine.onnx", "refine_2.onnx"):
         shutil.copy2(os.path.join(fold_models, "stage2", member), os.path.join(default_dir, "stage2", member))
+    if extended:
+        shutil.copy2(extended, os.path.join(default_dir, "extended", "refine_extended.onnx"))
     write_manifest(default_dir)
     print("[folds] %s: stage2/ is fold all's; the protocol models are in %s" % (default_dir, protocol), flush=True)
 
@@ -146,6 +150,8 @@ def main(argv=None):
                     help="with --fold all: make the fold's Stage 2 the shipped default (--default-dir), "
                          "keeping the protocol models in <default-dir>/%s" % PROTOCOL_SUBDIR)
     ap.add_argument("--default-dir", default="models", help="the shipped default's folder (--promote)")
+    ap.add_argument("--extended", default=None,
+                    help="with --promote: an extended model (refine_extended.onnx) for the default too")
     ap.add_argument("--cephtrace", default="build/bin/cephtrace")
     ap.add_argument("--data", default=os.environ.get("CEPH_DATA", "../shared/data/isbi2015"))
     ap.add_argument("--jobs", type=int, default=2)
@@ -162,7 +168,7 @@ def main(argv=None):
         export_schedule_ends(runs, os.path.join(runs, "models"))
         return
     if a.promote:
-        promote(os.path.join(runs, "models"), a.default_dir)
+        promote(os.path.join(runs, "models"), a.default_dir, a.extended)
         return
     models = os.path.join(runs, "models") if a.score_only else train(a.fold, a.base, runs, a.minutes, a.lr)
     if FOLDS[a.fold]["held_out"]:

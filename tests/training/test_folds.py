@@ -45,12 +45,25 @@ def test_promote_keeps_the_protocol_models_and_ships_the_folds_stage2(tmp_path):
     assert (protocol / "MODEL_CARD.md").read_text() == "protocol card"
     # The default: the fold's two members, every other file the protocol one.
     listed = manifest(default)
+    assert listed["stage2/refine.onnx"] != manifest(protocol)["stage2/refine.onnx"]
     assert not any(rel.startswith(folds.PROTOCOL_SUBDIR) for rel in listed)
     assert set(listed) == set(before)
     for rel, digest in listed.items():
         assert sha(default / rel) == digest
         source = fold if rel in ("stage2/refine.onnx", "stage2/refine_2.onnx") else protocol
         assert (default / rel).read_bytes() == (source / rel).read_bytes(), rel
+
+
+def test_promote_ships_a_fine_tuned_extended_model_when_given(tmp_path):
+    default = make_models(tmp_path / "models", "protocol")
+    extended = tmp_path / "refine_extended.onnx"
+    extended.write_bytes(b"fine-tuned extended")
+    folds.promote(str(make_models(tmp_path / "fold", "fold-all")), str(default), str(extended))
+    assert (default / "extended/refine_extended.onnx").read_bytes() == b"fine-tuned extended"
+    assert manifest(default)["extended/refine_extended.onnx"] == sha(extended)
+    protocol = default / folds.PROTOCOL_SUBDIR
+    assert (protocol / "extended/refine_extended.onnx").read_bytes() == b"protocol extended/refine_extended.onnx"
+    assert (default / "stage1/v4_stage1.onnx").read_bytes() == (protocol / "stage1/v4_stage1.onnx").read_bytes()
 
 
 def test_promoting_again_leaves_the_protocol_models_alone(tmp_path):
