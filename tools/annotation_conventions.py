@@ -8,6 +8,11 @@ over the images that both sets label: the mean distance senior - CL (mm, 0.1 mm/
 mean offset (dx, dy; x towards the face of these right-facing films, y down). A landmark whose
 offset differs between splits was annotated under another convention in one of them: no model
 can match both, and the ISBI protocol scores Test1 and Test2 against the senior labels.
+
+A second table does the same for CL-2023's 14 extended landmarks, which have no second set:
+each is placed relative to the CL-2023 19 of the same film, by the extended model's start (the
+mean head fitted to the 8 nearest of them: training.extended.initial_guess), and the mean
+offset of the label from that start is compared between splits.
 """
 import argparse
 import csv
@@ -38,6 +43,30 @@ def read_cl(path):
             k, x, y = line.split(",")
             pts[int(k)] = (float(x), float(y))
     return np.array([pts[k] for k in range(1, 20)])  # CL 1-19 follow the ISBI order
+
+
+def extended_offsets(split_ids):
+    """Per split: (n, (14,2) mean offset in mm, x towards the face, (14,2) its standard error)
+    of the CL-2023 extended labels from the start that the CL-2023 19 of the same film give."""
+    from training import common as C, extended as X  # torch: the training code's module
+    t25, t14 = X.template()
+    basis = X.basis_of(t25, t14)
+    out = {}
+    for split, ids in split_ids.items():
+        res = []
+        for i in ids:
+            cl = C._read_cl(i)
+            if cl is None:
+                continue
+            own19 = np.full((len(C.CANONICAL_25), 2), np.nan)
+            for k, n in enumerate(SENIOR):
+                own19[C.IDX[n]] = (C.W0 - 1 - cl[k + 1][0], cl[k + 1][1])  # left-facing, as X's
+            res.append((C.load_extended(i) - X.initial_guess(t25, t14, basis, own19)) * 0.1)
+        res = np.stack(res)
+        off = np.nanmean(res, axis=0)
+        off[:, 0] *= -1  # left-facing x away from the face -> towards it
+        out[split] = (len(res), off, np.nanstd(res, axis=0) / np.sqrt(len(res)))
+    return out, X.EXTENDED_14
 
 
 def main():
@@ -74,6 +103,21 @@ def main():
     lines.append("| **mean of the 19** | " + " | ".join(f"**{rows[s][0].mean():.2f}** | " for s in SPLITS) + " |")
     lines += ["", "Senior Pog_soft relative to senior Pog (mean over all images of the split, mm): " +
               "; ".join(f"{s} {v[0]:+.1f}, {v[1]:+.1f}" for s, v in chin.items()) + "."]
+    os.environ.setdefault("CEPH_DATA", a.data)
+    ext, names = extended_offsets({"train": range(1, 151), "Test1": range(151, 301), "Test2": range(301, 401)})
+    lines += ["", "CL-2023 extended landmarks: mean offset dx, dy (mm) of the label from the start that the "
+              "CL-2023 19 of the same film give (mean head fitted to the 8 nearest; images: " +
+              ", ".join(f"{s} {n}" for s, (n, _, _) in ext.items()) + "), and how far each test split's "
+              "mean lies from the train split's (mm; ± its standard error: a distance several times "
+              "its error is a convention, not chance).", "",
+              "| landmark | train dx, dy | Test1 dx, dy | Test2 dx, dy | Test1 - train | Test2 - train |",
+              "|---|---:|---:|---:|---:|---:|"]
+    for k, lm in enumerate(names):
+        o = {s: off[k] for s, (_, off, _) in ext.items()}
+        se = {s: e[k] for s, (_, _, e) in ext.items()}
+        lines.append(f"| {lm} | " + " | ".join(f"{o[s][0]:+.1f}, {o[s][1]:+.1f}" for s in ext) + " | " + " | ".join(
+            f"{np.linalg.norm(o[s] - o['train']):.1f} ± {np.sqrt(np.sum(se[s] ** 2 + se['train'] ** 2)):.1f}"
+            for s in ("Test1", "Test2")) + " |")
     text = "\n".join(lines) + "\n"
     print(text)
     if a.markdown:
