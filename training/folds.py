@@ -2,12 +2,17 @@
 
 The protocol models (today's models/: trained on 001-140, selected on 141-150) never saw
 151-400. A default that learns from every annotated image could be them with both Stage 2
-members fine-tuned on 1-140 and 151-400 (141-150 still select the checkpoint). Holding out
+members fine-tuned on 1-140 and 151-400 (141-150 watch the runs). Holding out
 each official test split in turn says what that step is worth on images it did not see:
 
   fold test1: fine-tune on 1-140 + 301-400, score Test1 (151-300) and the device-shift benchmark
   fold test2: fine-tune on 1-140 + 151-300, score Test2 (301-400)
   fold all:   fine-tune on 1-140 + 151-400: the shipped default's stage2/
+
+--part extended does the same for the extended model, on the fold's images with CL-2023 labels
+(their Test1/Test2 labels of PT, Cm and others follow another convention than the training
+split's: docs/results/annotation_conventions.md, so 141-150 cannot judge it; the held-out
+split's 14 extended landmarks do).
 
   /usr/bin/python3 -m training.folds --fold test1 --minutes 45
   /usr/bin/python3 -m training.folds --fold test1 --score-only   # score an existing fold
@@ -47,10 +52,35 @@ VAL_IDS = "141-150"
 FINE_TUNE_LR = 2e-5
 
 
-def train(fold, base, runs, minutes, lr):
+def fold_models(base, runs):
+    """The fold's model folder: a copy of the base, whose fine-tuned files the fold replaces."""
     models = os.path.join(runs, "models")
     if not os.path.exists(os.path.join(models, "stage1")):
-        shutil.copytree(base, models, ignore=shutil.ignore_patterns("MANIFEST.sha256", "MODEL_CARD.md"))
+        shutil.copytree(base, models, ignore=shutil.ignore_patterns(MANIFEST, "MODEL_CARD.md", PROTOCOL_SUBDIR))
+    return models
+
+
+def train_extended(fold, base, runs, minutes, lr):
+    """The extended model fine-tuned on the fold's images that have CL-2023 labels (two
+    threads), taken at the end of its schedule like the Stage 2 members."""
+    models = fold_models(base, runs)
+    cmd = [sys.executable, "-m", "training.extended", "--threads", "2", "--runs", runs, "--out", models,
+           "--train-ids", FOLDS[fold]["train"], "--init-from", base, "--lr", str(lr), "--minutes", str(minutes)]
+    with open(os.path.join(runs, "extended.log"), "a") as log:
+        print("[folds] extended: %s (log %s)" % (" ".join(cmd[1:]), log.name), flush=True)
+        if subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT).returncode != 0:
+            raise SystemExit("[folds] extended failed: see %s" % log.name)
+    export_extended_schedule_end(runs, models)
+    return models
+
+
+def export_extended_schedule_end(runs, models):
+    from . import extended
+    extended.export_best(runs, models, checkpoint="last")
+
+
+def train(fold, base, runs, minutes, lr):
+    models = fold_models(base, runs)
     common = [sys.executable, "-m", "training.train_all", "--threads", "1", "--runs", runs, "--out", models,
               "--train-ids", FOLDS[fold]["train"], "--val-ids", VAL_IDS, "--init-from", base,
               "--refine-lr", str(lr), "--refine-eval-every", "300"]
@@ -123,13 +153,15 @@ def promote(fold_models, default_dir, extended=None):
     print("[folds] %s: stage2/ is fold all's; the protocol models are in %s" % (default_dir, protocol), flush=True)
 
 
-def score(fold, models, runs, cephtrace, data, jobs):
+def score(fold, models, runs, cephtrace, data, jobs, extended=False):
+    """The held-out split with the C++ engine; extended: with the extended model, whose 14
+    landmarks are scored against the CL-2023 labels (the "extended, pooled" row)."""
     out = os.path.join(runs, "protocol.md")
     cmd = [cephtrace, "evaluate", "--protocol", "isbi2015", "--data-dir", data, "--model-dir", models,
-           "--no-extended", "--jobs", str(jobs), "--markdown", out, "--quiet"]
+           "--jobs", str(jobs), "--markdown", out, "--quiet"] + ([] if extended else ["--no-extended"])
     print("[folds] scoring: %s" % " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
-    rows = [l for l in open(out) if l.startswith("| Test")]
+    rows = [l for l in open(out) if l.startswith("| Test") or "extended, pooled" in l]
     print("[folds] fold %s, held out: %s\n%s" % (fold, FOLDS[fold]["held_out"], "".join(rows)), flush=True)
     return out
 
@@ -137,15 +169,19 @@ def score(fold, models, runs, cephtrace, data, jobs):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--fold", required=True, choices=sorted(FOLDS))
+    ap.add_argument("--part", default="stage2", choices=["stage2", "extended"],
+                    help="what the fold fine-tunes: both Stage 2 members (default) or the extended "
+                         "model (on the fold's images with CL-2023 labels; runs in <runs>/<fold>-extended)")
     ap.add_argument("--base", default=None,
                     help="the models fine-tuned, trained on 1-150 only; default: models/%s, else "
                          "models" % PROTOCOL_SUBDIR)
     ap.add_argument("--runs", default="/root/cephtrace-runs/folds", help="checkpoints, logs and model folders")
-    ap.add_argument("--minutes", type=float, default=45.0, help="training minutes of each Stage 2 member")
+    ap.add_argument("--minutes", type=float, default=45.0, help="training minutes of each Stage 2 member "
+                    "(or of the extended model)")
     ap.add_argument("--lr", type=float, default=FINE_TUNE_LR, help="peak learning rate of the fine-tune (Adam)")
     ap.add_argument("--score-only", action="store_true")
     ap.add_argument("--export-only", action="store_true",
-                    help="export both members' last checkpoints into the fold's model folder, then stop")
+                    help="export the last checkpoints into the fold's model folder, then stop")
     ap.add_argument("--promote", action="store_true",
                     help="with --fold all: make the fold's Stage 2 the shipped default (--default-dir), "
                          "keeping the protocol models in <default-dir>/%s" % PROTOCOL_SUBDIR)
@@ -162,19 +198,24 @@ def main(argv=None):
         raise SystemExit("[folds] --promote is for --fold all (the other folds hold test images out)")
     if not os.path.exists(os.path.join(a.base, "stage2", "refine.onnx")):
         raise SystemExit("[folds] %s: no stage2/refine.onnx (give --base)" % a.base)
-    runs = os.path.join(a.runs, a.fold)
+    extended = a.part == "extended"
+    runs = os.path.join(a.runs, a.fold + ("-extended" if extended else ""))
     os.makedirs(runs, exist_ok=True)
     if a.export_only:
-        export_schedule_ends(runs, os.path.join(runs, "models"))
+        (export_extended_schedule_end if extended else export_schedule_ends)(runs, fold_models(a.base, runs))
         return
     if a.promote:
         promote(os.path.join(runs, "models"), a.default_dir, a.extended)
         return
-    models = os.path.join(runs, "models") if a.score_only else train(a.fold, a.base, runs, a.minutes, a.lr)
-    if FOLDS[a.fold]["held_out"]:
-        score(a.fold, models, runs, a.cephtrace, a.data, a.jobs)
+    if a.score_only:
+        models = os.path.join(runs, "models")
     else:
-        print("[folds] fold all: the fine-tuned stage2/ is in %s/stage2" % models, flush=True)
+        models = (train_extended if extended else train)(a.fold, a.base, runs, a.minutes, a.lr)
+    if FOLDS[a.fold]["held_out"]:
+        score(a.fold, models, runs, a.cephtrace, a.data, a.jobs, extended)
+    else:
+        print("[folds] fold all: the fine-tuned %s is in %s" % (
+            "extended/" if extended else "stage2/", models), flush=True)
 
 
 if __name__ == "__main__":
