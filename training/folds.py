@@ -56,7 +56,8 @@ def fold_models(base, runs):
     """The fold's model folder: a copy of the base, whose fine-tuned files the fold replaces."""
     models = os.path.join(runs, "models")
     if not os.path.exists(os.path.join(models, "stage1")):
-        shutil.copytree(base, models, ignore=shutil.ignore_patterns(MANIFEST, "MODEL_CARD.md", PROTOCOL_SUBDIR))
+        shutil.copytree(base, models, ignore=shutil.ignore_patterns(MANIFEST, "MODEL_CARD.md", PROTOCOL_SUBDIR),
+                        dirs_exist_ok=True)
     return models
 
 
