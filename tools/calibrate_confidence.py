@@ -22,6 +22,7 @@ import argparse
 import glob
 import json
 import os
+import sys
 
 import numpy as np
 
@@ -118,6 +119,13 @@ def cmd_fit(a):
         f.write("\n")
     print(f"fitted on {len(y)} landmarks ({int(y.sum())} misses > {a.miss_mm} mm): low_at {low_at:.3f}, "
           f"AUROC {auroc(p, y == 1):.3f} (fitting data) -> {a.out}")
+    # The file is listed in its model folder's manifest, which the engine checks at load.
+    model_dir = os.path.dirname(os.path.dirname(os.path.abspath(a.out)))
+    if os.path.exists(os.path.join(model_dir, "MANIFEST.sha256")):
+        sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        from training.folds import write_manifest
+        write_manifest(model_dir)
+        print(f"manifest rewritten: {os.path.join(model_dir, 'MANIFEST.sha256')}")
 
 
 def cmd_report(a):

@@ -1,7 +1,7 @@
 """Fine-tune Stage 2 on more of ISBI, and cross-validate that step over the test images.
 
-The protocol models (today's models/: trained on 001-140, selected on 141-150) never saw
-151-400. A default that learns from every annotated image could be them with both Stage 2
+The protocol models (models/isbi2015-protocol/: trained on 001-140, selected on 141-150) never
+saw 151-400. A default that learns from every annotated image could be them with both Stage 2
 members fine-tuned on 1-140 and 151-400 (141-150 watch the runs). Holding out
 each official test split in turn says what that step is worth on images it did not see:
 
@@ -47,6 +47,8 @@ FOLDS = {
     "all": {"train": "1-140,151-400", "held_out": None},
 }
 VAL_IDS = "141-150"
+MANIFEST = "MANIFEST.sha256"
+MODEL_FILE_TYPES = (".onnx", ".json")  # what the engine loads (src/pipeline/model_manifest.cpp)
 # Fine-tuning from a trained model: a hundredth of the from-scratch peak learning rate (a
 # quarter, 5e-4, made both members worse on 141-150 within 10 minutes: training/README).
 FINE_TUNE_LR = 2e-5
@@ -111,10 +113,6 @@ def export_schedule_ends(runs, models):
         refine.export_best(runs, models, member=member, checkpoint="last")
 
 
-MANIFEST = "MANIFEST.sha256"
-MODEL_FILE_TYPES = (".onnx", ".json")  # what the engine loads (src/pipeline/model_manifest.cpp)
-
-
 def write_manifest(model_dir):
     """sha256sum-format manifest of the folder's model files. A subfolder with a manifest of its
     own is another model folder and is left out, as the engine's check leaves it out."""
@@ -131,13 +129,14 @@ def write_manifest(model_dir):
         out.writelines("%s  %s\n" % (digest, rel) for rel, digest in sorted(lines))
 
 
-def promote(fold_models, default_dir, extended=None):
+def promote(fold_dir, default_dir, extended=None):
     """Fold all's Stage 2 members (and `extended`, an extended model fine-tuned on every
     labelled image: training.extended --train-ids 1-140,151-400) become the shipped default.
     The first time, the default's present files (trained on 001-150 only) are kept as
     <default>/isbi2015-protocol, with their manifest and model card, so that `cephtrace
     evaluate --protocol isbi2015` keeps scoring models that never saw the test images. Stage 0,
-    Stage 1 and the confidence calibration stay the protocol ones."""
+    Stage 1 and the confidence calibration stay the protocol ones: refit the calibration for
+    the new members afterwards (tools/calibrate_confidence.py header), then write_manifest."""
     protocol = os.path.join(default_dir, PROTOCOL_SUBDIR)
     if not os.path.exists(protocol):
         keep = [e for e in os.listdir(default_dir) if e != PROTOCOL_SUBDIR]
@@ -147,7 +146,7 @@ def promote(fold_models, default_dir, extended=None):
             (shutil.copytree if os.path.isdir(src) else shutil.copy2)(src, os.path.join(protocol, e))
         write_manifest(protocol)
     for member in ("refine.onnx", "refine_2.onnx"):
-        shutil.copy2(os.path.join(fold_models, "stage2", member), os.path.join(default_dir, "stage2", member))
+        shutil.copy2(os.path.join(fold_dir, "stage2", member), os.path.join(default_dir, "stage2", member))
     if extended:
         shutil.copy2(extended, os.path.join(default_dir, "extended", "refine_extended.onnx"))
     write_manifest(default_dir)
