@@ -123,7 +123,7 @@ def cmd_fit(a):
     model_dir = os.path.dirname(os.path.dirname(os.path.abspath(a.out)))
     if os.path.exists(os.path.join(model_dir, "MANIFEST.sha256")):
         sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        from training.folds import write_manifest
+        from training.common import write_manifest
         write_manifest(model_dir)
         print(f"manifest rewritten: {os.path.join(model_dir, 'MANIFEST.sha256')}")
 

@@ -5,6 +5,7 @@ of the ORIGINAL image: x' = W - 1 - x, y unchanged (the C++ engine runs all
 models on the left-facing view).  Missing landmarks are NaN.
 """
 import csv
+import hashlib
 import os
 
 import cv2
@@ -56,10 +57,30 @@ W0, H0 = 1935, 2400
 PROTOCOL_SUBDIR = "isbi2015-protocol"
 
 
+MANIFEST = "MANIFEST.sha256"
+MODEL_FILE_TYPES = (".onnx", ".json")  # what the engine loads (src/pipeline/model_manifest.cpp)
+
+
 def test_image_models(default_dir="models"):
     """The model folder to score ISBI's test images with: the protocol models when present."""
     protocol = os.path.join(default_dir, PROTOCOL_SUBDIR)
     return protocol if os.path.isdir(protocol) else default_dir
+
+
+def write_manifest(model_dir):
+    """sha256sum-format manifest of the folder's model files. A subfolder with a manifest of its
+    own is another model folder and is left out, as the engine's check leaves it out."""
+    lines = []
+    for root, dirs, files in os.walk(model_dir):
+        dirs[:] = sorted(d for d in dirs if not os.path.exists(os.path.join(root, d, MANIFEST)))
+        for f in files:
+            if f.endswith(MODEL_FILE_TYPES):
+                path = os.path.join(root, f)
+                with open(path, "rb") as fh:
+                    digest = hashlib.sha256(fh.read()).hexdigest()
+                lines.append((os.path.relpath(path, model_dir).replace(os.sep, "/"), digest))
+    with open(os.path.join(model_dir, MANIFEST), "w") as out:
+        out.writelines("%s  %s\n" % (digest, rel) for rel, digest in sorted(lines))
 
 
 def img_path(i):

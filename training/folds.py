@@ -33,13 +33,12 @@ scores both splits: only the held-out one counts). Labels of 301-400 drawn by an
 convention are left out of training (common.TRAINING_EXCLUSIONS).
 """
 import argparse
-import hashlib
 import os
 import shutil
 import subprocess
 import sys
 
-from .common import PROTOCOL_SUBDIR, test_image_models
+from .common import MANIFEST, PROTOCOL_SUBDIR, test_image_models, write_manifest
 
 FOLDS = {
     "test1": {"train": "1-140,301-400", "held_out": "Test1 (151-300)"},
@@ -47,8 +46,6 @@ FOLDS = {
     "all": {"train": "1-140,151-400", "held_out": None},
 }
 VAL_IDS = "141-150"
-MANIFEST = "MANIFEST.sha256"
-MODEL_FILE_TYPES = (".onnx", ".json")  # what the engine loads (src/pipeline/model_manifest.cpp)
 # Fine-tuning from a trained model: a hundredth of the from-scratch peak learning rate (a
 # quarter, 5e-4, made both members worse on 141-150 within 10 minutes: training/README).
 FINE_TUNE_LR = 2e-5
@@ -111,22 +108,6 @@ def export_schedule_ends(runs, models):
     from . import refine
     for member in (1, 2):
         refine.export_best(runs, models, member=member, checkpoint="last")
-
-
-def write_manifest(model_dir):
-    """sha256sum-format manifest of the folder's model files. A subfolder with a manifest of its
-    own is another model folder and is left out, as the engine's check leaves it out."""
-    lines = []
-    for root, dirs, files in os.walk(model_dir):
-        dirs[:] = sorted(d for d in dirs if not os.path.exists(os.path.join(root, d, MANIFEST)))
-        for f in files:
-            if f.endswith(MODEL_FILE_TYPES):
-                path = os.path.join(root, f)
-                with open(path, "rb") as fh:
-                    digest = hashlib.sha256(fh.read()).hexdigest()
-                lines.append((os.path.relpath(path, model_dir).replace(os.sep, "/"), digest))
-    with open(os.path.join(model_dir, MANIFEST), "w") as out:
-        out.writelines("%s  %s\n" % (digest, rel) for rel, digest in sorted(lines))
 
 
 def promote(fold_dir, default_dir, extended=None):

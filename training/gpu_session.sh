@@ -11,7 +11,7 @@
 # stage1 MINUTES: the device-robust Stage 1 (domain randomisation, `--stage1-augment device`)
 #   on 1-140, selected on 141-150. Then, here: copy $OUT's v4_stage1.onnx over
 #   models/isbi2015-protocol/stage1/ (the protocol set; rewrite its manifest with
-#   training.folds.write_manifest), keep it only if the pipeline improves on 141-150
+#   training.common.write_manifest), keep it only if the pipeline improves on 141-150
 #   (cephtrace evaluate --ids 141-150 ...; training/README.md), then measure the device-shift
 #   benchmark and Test1/Test2, and redo the default's folds on it (training/folds.py).
 # all MINUTES: the shipped default trained from scratch on every annotated image but the
