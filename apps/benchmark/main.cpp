@@ -89,6 +89,7 @@ void add_sample(std::vector<StageSamples>& stages, const std::string& name, doub
 }  // namespace
 
 int main(int argc, char** argv) {
+  cephtrace::keep_freed_memory();  // before any thread allocates (predictor.hpp)
   CLI::App app{"CephTrace benchmark: model load time, per-stage prediction times, peak memory"};
   cephtrace::cli::ModelArgs model;
   std::string image, json_out;

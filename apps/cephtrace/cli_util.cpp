@@ -215,6 +215,12 @@ void add_model_options(CLI::App* cmd, ModelArgs& a, const std::string& group) {
                   "stage2/refine_2.onnx, refine_3.onnx, ... join it as an ensemble: each pass "
                   "averages their positions. 0 = off")
       ->capture_default_str()->check(CLI::Range(0, 5))->group(group);
+  cmd->add_option("--refine-share-radius", a.refine_share_radius,
+                  "Stage 2: landmarks whose Stage 1 positions lie within a square of this half-side "
+                  "(refinement-grid pixels, about 0.21 mm on ISBI films) share one patch and one "
+                  "network run, each read from its own output channel; 0 = a patch per landmark "
+                  "(slower, the same accuracy on the training images, docs/benchmark.md)")
+      ->capture_default_str()->check(CLI::Range(0.0, double(constants::kRefinePatch / 2)))->group(group);
   cmd->add_flag("--no-framing", a.no_framing,
                 "Do not normalise the field of view (by default a coarse Stage 1 pass finds the "
                 "head and the film is resampled so that it sits, sized and upright, as in the "
@@ -240,6 +246,7 @@ PredictorOptions predictor_options(const ModelArgs& a) {
   o.use_gpu = a.gpu;
   o.decoder = a.decoder == "dark" ? Decoder::Dark : Decoder::Reference;
   o.refine_passes = a.refine_passes;
+  o.refine_share_radius = a.refine_share_radius;
   o.verify_models = !a.no_verify;
   o.framing = !a.no_framing;
   o.anatomy_gate = !a.no_anatomy_gate;

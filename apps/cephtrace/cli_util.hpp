@@ -61,6 +61,7 @@ struct ModelArgs {
   std::string model_dir;  // empty: default_model_dir()
   std::string decoder = "reference";
   int refine_passes = constants::kRefinePasses;
+  double refine_share_radius = constants::kRefineShareRadius;
   int threads = 0;
   bool strict = false, gpu = false, no_framing = false, no_anatomy_gate = false, no_extended = false,
        no_verify = false;

@@ -3,10 +3,12 @@
 #include <iostream>
 #include <map>
 
+#include "cephtrace/predictor.hpp"
 #include "cephtrace/version.hpp"
 #include "commands.hpp"
 
 int main(int argc, char** argv) {
+  cephtrace::keep_freed_memory();  // before any thread allocates (predictor.hpp)
   CLI::App app{
       "cephtrace — automatic cephalometric landmark detection (CephTrace v4 pipeline).\n"
       "Finds 25 landmarks on a lateral cephalogram, evaluates accuracy against ground truth,\n"

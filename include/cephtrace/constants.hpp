@@ -101,6 +101,14 @@ inline constexpr double kRefineMinPeak = 0.1;
 // ran, so 25 patches at once cost ~230 MiB more peak memory than 5 at a time, for ~6 % less
 // time (docs/benchmark.md). Each patch's output does not depend on the others.
 inline constexpr int kRefinePatchesPerForward = 5;
+// Stage 2 landmarks whose Stage 1 positions fit in a square of side 2·24 refinement-grid
+// pixels (about 10 mm on ISBI) share one patch, each read from its own channel (the models
+// learnt every landmark in the patch, centred or not): 17 patches instead of 25 on average.
+// Chosen on the training images 101–150 with the protocol models (tools/stage2_share_radius.sh,
+// docs/benchmark.md): MRE 1.083 → 1.074 mm (senior labels, 19 landmarks), 1.411 → 1.416 mm
+// (CL-2023, 25); at 32 px 1.104 / 1.482 mm. The extended model's landmarks do not share: at
+// 24 px its 14 went from 1.71 to 1.81 mm, for two patches fewer.
+inline constexpr double kRefineShareRadius = 24.0;
 // One pass: with the two shipped Stage 2 models a second pass gained nothing on the held-out
 // images 141-150 (1.21 mm either way) and costs as much again.
 inline constexpr int kRefinePasses = 1;
@@ -111,6 +119,12 @@ inline constexpr int kRefinePasses = 1;
 // peak below 0.35 marks 10 % of the points, with 2.88 mm MRE against 1.60 mm for the rest.
 inline constexpr int kExtendedPasses = 2;
 inline constexpr double kExtendedMediumPeak = 0.35;
+
+// glibc malloc settings of keep_freed_memory() (predictor.hpp): allocations up to the mmap
+// threshold come from the heap (32 MiB is glibc's maximum on 64-bit), and freed heap memory
+// is given back to the kernel only beyond the trim threshold (several films' worth).
+inline constexpr int kMallocMmapThreshold = 32 << 20;
+inline constexpr int kMallocTrimThreshold = 1 << 30;
 
 // Reference evaluator's S–N calibration (Proffit, 7th ed.).
 inline constexpr double kReferenceSellaNasionMm = 71.0;

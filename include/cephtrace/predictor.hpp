@@ -49,6 +49,10 @@ struct PredictorOptions {
   // the published layout; refine_2.onnx, … beside it join as an ensemble averaged in every
   // pass); 0 turns it off.
   int refine_passes = constants::kRefinePasses;
+  // Stage 2 landmarks whose Stage 1 positions fit in a square of side 2 × this (refinement-
+  // grid pixels, ~0.21 mm on ISBI) share one patch (fewer network runs; constants.hpp); 0:
+  // a patch per landmark, as before session 12.
+  double refine_share_radius = constants::kRefineShareRadius;
   // Check the model files against model_dir/MANIFEST.sha256 when there is one.
   bool verify_models = true;
   // Field-of-view normalisation: a coarse Stage 1 pass finds the head and the film is
@@ -63,7 +67,19 @@ struct PredictorOptions {
   // points) when extended/refine_extended.onnx is in model_dir (ours): they follow the 25 in
   // the result, indices 25..38. Off, or without the file: the 25 only.
   bool extended = true;
+  // The constructor calls keep_freed_memory() (below; process-wide, like `threads`).
+  bool keep_freed_memory = true;
 };
+
+// Keeps freed memory in the process (glibc's malloc; elsewhere it does nothing): every film
+// allocates and frees the same large buffers (the Stage 1 input, the film's views, the
+// networks' inputs), which glibc would give back to the kernel, so that each film paid
+// again for fresh pages: on a virtual machine ~170 ms of a 1.5 s film (docs/benchmark.md).
+// Blocks up to 32 MiB come from the heap, the heap is trimmed only beyond 1 GiB free, and
+// threads share one heap (a thread's own heap is unmapped whole as soon as it is empty).
+// The resident set then stays near its peak between films. Call it first thing in main():
+// a thread that allocated before keeps a heap of its own. Idempotent.
+void keep_freed_memory();
 
 // Thread safety: one Predictor may be shared by several threads; predict() calls are
 // serialised internally (OpenCV DNN nets are stateful). For parallel throughput, create

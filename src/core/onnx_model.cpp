@@ -374,4 +374,17 @@ cv::Mat OnnxModel::forward(const cv::Mat& input) {
   }
 }
 
+void OnnxModel::release_buffers() {
+  if (input_shape_.size() != 4) return;  // an MLP's buffers are a few KiB
+  std::vector<int> small = input_shape_;
+  small[0] = 1;
+  for (int d : {2, 3}) small[d] = std::max(1, small[d] / kReleaseDivisor);
+  try {
+    net_.setInput(cv::Mat(4, small.data(), CV_32F, cv::Scalar(0)));
+    net_.forward();
+  } catch (const cv::Exception&) {
+    // The buffers stay as they were: memory, not results, is at stake.
+  }
+}
+
 }  // namespace cephtrace

@@ -47,6 +47,14 @@ class OnnxModel {
   // Returns the first output. Not thread-safe (OpenCV nets are stateful).
   cv::Mat forward(const cv::Mat& input);
 
+  // OpenCV keeps every layer's buffers at the size of the last forward until the next one
+  // (tens of MiB for an image network). This runs the network once on a small input (one
+  // item, 1/8 of each side) so that they shrink to that size; the next forward allocates
+  // them again. The pipeline calls it when a stage is done with its networks, so that the
+  // peak memory holds one stage's buffers instead of all of them.
+  void release_buffers();
+  static constexpr int kReleaseDivisor = 8;
+
   const std::vector<int>& input_shape() const { return input_shape_; }
   const std::vector<int>& output_shape() const { return output_shape_; }
   const std::filesystem::path& file() const { return file_; }

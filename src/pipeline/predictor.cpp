@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 #if defined(__GLIBC__)
@@ -78,6 +79,13 @@ struct Predictor::Impl {
   OnnxModel* model(ModelKey key) {
     const auto i = static_cast<size_t>(key);
     return i < models.size() && models[i] ? &*models[i] : nullptr;
+  }
+
+  // A stage is done with these networks until the next film: their layer buffers go, so
+  // that the peak memory holds one stage's (OnnxModel::release_buffers).
+  void release_buffers(std::initializer_list<ModelKey> keys) {
+    for (ModelKey key : keys)
+      if (OnnxModel* m = model(key)) m->release_buffers();
   }
 
   bool stage0_complete() const {
@@ -290,6 +298,7 @@ struct Predictor::Impl {
         f.why = why;
       }
     }
+    release_buffers({ModelKey::Stage1});  // Stage 0 runs before Stage 1's next pass
     return f;
   }
 
@@ -401,15 +410,19 @@ struct Predictor::Impl {
     t = Clock::now();
     const std::vector<cv::Mat> attention =
         given ? given_priors(*given, view, result) : stage0_priors(view.grey(), profile_mask512, result);
+    release_buffers({ModelKey::Profile, ModelKey::Zone1, ModelKey::Zone2, ModelKey::Zone3, ModelKey::Zone4});
     result.timings_ms.emplace_back(TimedStage::Stage0, ms_since(t));
     const auto [peaks, relocated] = stage1(view.rgb(), attention, result);
+    release_buffers({ModelKey::Stage1});
     result.landmarks = landmarks_of(peaks, view);
     for (int i = 0; i < kNumLandmarks; ++i) result.landmarks[i].relocated = relocated[i];
     // Stage 2 and the extended model look at the same resampled grid: made once.
     std::optional<RefineGrid> grid;
     if (!refine.empty() || extended) grid = make_refine_grid(view.grey());
     if (!refine.empty()) refine_in_view(view, *grid, peaks, result);
+    for (auto& m : refine) m.release_buffers();
     if (extended) extend_in_view(view, *grid, result);
+    if (extended) extended->release_buffers();
     result.models_loaded = models_that_ran(result);
     result.timings_ms.emplace_back(TimedStage::Total, ms_since(start));
     return result;
@@ -542,7 +555,8 @@ struct Predictor::Impl {
     std::array<cv::Point2d, kNumLandmarks> start;
     for (int i = 0; i < kNumLandmarks; ++i) start[i] = in_view(peaks[i], view);
     const auto refined = refine_landmarks(refine, grid, start,
-                                          options.decoder, options.refine_passes);
+                                          options.decoder, options.refine_passes,
+                                          constants::kRefinePatchesPerForward, options.refine_share_radius);
     for (int i = 0; i < kNumLandmarks; ++i) {
       auto& lm = result.landmarks[i];
       lm.refinement = LandmarkPrediction::Refinement{lm.x, lm.y, refined[i].peak, refined[i].applied,
@@ -600,12 +614,26 @@ struct Predictor::Impl {
   }
 };
 
+void keep_freed_memory() {
+#if defined(__GLIBC__)
+  // 32 MiB is glibc's largest mmap threshold on 64-bit (the 28×512² Stage 1 input is 28 MiB).
+  mallopt(M_MMAP_THRESHOLD, constants::kMallocMmapThreshold);
+  mallopt(M_TRIM_THRESHOLD, constants::kMallocTrimThreshold);
+  mallopt(M_ARENA_MAX, 1);
+#endif
+}
+
 Predictor::Predictor(PredictorOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
   check_threads(impl_->options.threads);  // a huge count crashes OpenCV's thread pool
+  if (!(impl_->options.refine_share_radius >= 0 &&
+        impl_->options.refine_share_radius <= constants::kRefinePatch / 2))
+    throw std::invalid_argument("refine_share_radius must be 0 to " +
+                                std::to_string(constants::kRefinePatch / 2) + " grid pixels");
   // Process-wide (see PredictorOptions::threads): set only when asked, so that 0 does not
   // undo what the application or another Predictor chose.
   if (impl_->options.threads > 0) cv::setNumThreads(impl_->options.threads);
+  if (impl_->options.keep_freed_memory) keep_freed_memory();
   // The manifest check hashes the files on a thread of its own while they are parsed (where
   // the CPU lacks SHA instructions hashing took as long as parsing; parsing the files on
   // several threads was slower, docs/benchmark.md). A damaged file is reported as damaged,

@@ -54,9 +54,38 @@ cv::Point make_refine_patch(const cv::Mat& grid_grey, cv::Point2d centre, cv::Ma
   return o;
 }
 
+PatchPlan plan_patches(std::span<const cv::Point2d> positions, double share_radius) {
+  const int count = static_cast<int>(positions.size());
+  PatchPlan plan;
+  plan.patch_of.assign(count, -1);
+  auto chebyshev = [](cv::Point2d a, cv::Point2d b) { return std::max(std::abs(a.x - b.x), std::abs(a.y - b.y)); };
+  for (int seed = 0; seed < count; ++seed) {
+    if (plan.patch_of[seed] >= 0) continue;
+    // Nearest first, so that a group gathers its seed's close neighbours before far ones.
+    std::vector<int> order;
+    for (int j = seed + 1; j < count; ++j)
+      if (plan.patch_of[j] < 0) order.push_back(j);
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+      return chebyshev(positions[a], positions[seed]) < chebyshev(positions[b], positions[seed]);
+    });
+    cv::Point2d lo = positions[seed], hi = positions[seed];
+    const int patch = static_cast<int>(plan.centres.size());
+    plan.patch_of[seed] = patch;
+    for (int j : order) {
+      const cv::Point2d nlo(std::min(lo.x, positions[j].x), std::min(lo.y, positions[j].y));
+      const cv::Point2d nhi(std::max(hi.x, positions[j].x), std::max(hi.y, positions[j].y));
+      if (nhi.x - nlo.x > 2 * share_radius || nhi.y - nlo.y > 2 * share_radius) continue;
+      lo = nlo, hi = nhi;
+      plan.patch_of[j] = patch;
+    }
+    plan.centres.push_back((lo + hi) * 0.5);
+  }
+  return plan;
+}
+
 std::vector<RefinedLandmark> refine_landmarks(std::span<OnnxModel> models, const RefineGrid& grid,
                                               std::span<const cv::Point2d> start, Decoder decoder,
-                                              int passes, int patches_per_forward) {
+                                              int passes, int patches_per_forward, double share_radius) {
   const int count_all = static_cast<int>(start.size());
   if (models.empty()) throw std::invalid_argument("refine_landmarks: no refinement model");
   if (count_all < 1) throw std::invalid_argument("refine_landmarks: no landmark to refine");
@@ -68,21 +97,24 @@ std::vector<RefinedLandmark> refine_landmarks(std::span<OnnxModel> models, const
   std::vector<double> peaks(count_all), spread(count_all);
   std::vector<std::vector<cv::Point2d>> member(models.size(), std::vector<cv::Point2d>(count_all));
 
-  const int sizes[] = {count_all, 1, n, n};
-  cv::Mat blob(4, sizes, CV_32F);
+  if (share_radius < 0) throw std::invalid_argument("refine_landmarks: share_radius must not be negative");
   const double share = 1.0 / double(models.size());
   for (int pass = 0; pass < std::max(1, passes); ++pass) {
-    std::vector<cv::Point> origins(count_all);
-    for (int i = 0; i < count_all; ++i) {
-      cv::Mat plane(n, n, CV_32F, blob.ptr<float>(i, 0));  // a view: written in place
-      origins[i] = make_refine_patch(grid.grey, current[i], plane);
+    const PatchPlan plan = plan_patches(current, share_radius);
+    const int patch_count = static_cast<int>(plan.centres.size());
+    const int sizes[] = {patch_count, 1, n, n};
+    cv::Mat blob(4, sizes, CV_32F);
+    std::vector<cv::Point> origins(patch_count);
+    for (int p = 0; p < patch_count; ++p) {
+      cv::Mat plane(n, n, CV_32F, blob.ptr<float>(p, 0));  // a view: written in place
+      origins[p] = make_refine_patch(grid.grey, plan.centres[p], plane);
     }
     std::vector<cv::Point2d> sum(count_all);
     std::fill(peaks.begin(), peaks.end(), 0.0);
     for (size_t m = 0; m < models.size(); ++m) {
       OnnxModel& model = models[m];
-      for (int first = 0; first < count_all; first += patches_per_forward) {
-        const int count = std::min(patches_per_forward, count_all - first);
+      for (int first = 0; first < patch_count; first += patches_per_forward) {
+        const int count = std::min(patches_per_forward, patch_count - first);
         const int chunk_sizes[] = {count, 1, n, n};
         cv::Mat out = model.forward(cv::Mat(4, chunk_sizes, CV_32F, blob.ptr<float>(first)));
         const std::vector<int> shape(out.size.p, out.size.p + out.dims);
@@ -91,12 +123,13 @@ std::vector<RefinedLandmark> refine_landmarks(std::span<OnnxModel> models, const
                            shape_to_string(shape) + ", expected (" + std::to_string(count) + "," +
                            std::to_string(count_all) + ",64,64) float");
         if (!out.isContinuous()) out = out.clone();
-        for (int j = 0; j < count; ++j) {
-          // Patch i was cut for landmark i: only its own channel answers for it.
-          const int i = first + j;
+        for (int i = 0; i < count_all; ++i) {
+          // Each landmark is read from its own channel of the patch cut for its group.
+          const int patch = plan.patch_of[i], j = patch - first;
+          if (j < 0 || j >= count) continue;
           const HeatmapPeak p = decode_heatmap(cv::Mat(hm, hm, CV_32F, out.ptr<float>(j, i)), decoder);
-          member[m][i] = cv::Point2d(origins[i].x + k::kRefineStride * p.x + 0.5,
-                                     origins[i].y + k::kRefineStride * p.y + 0.5);
+          member[m][i] = cv::Point2d(origins[patch].x + k::kRefineStride * p.x + 0.5,
+                                     origins[patch].y + k::kRefineStride * p.y + 0.5);
           sum[i] += member[m][i];
           peaks[i] += share * p.peak;
         }

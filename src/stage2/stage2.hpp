@@ -5,6 +5,7 @@
 
 #include <array>
 #include <span>
+#include <vector>
 
 #include <opencv2/core.hpp>
 
@@ -41,18 +42,30 @@ struct RefinedLandmark {
   double spread_grid_px = 0;
 };
 
+// Which patch each landmark is read from: landmarks whose positions fit in a square of side
+// 2·share_radius share one patch, centred on that square (greedy, in landmark order, each
+// seed gathering its nearest neighbours first). Radius 0: a patch per landmark (landmarks
+// at the very same position share one, which gives the same answer).
+struct PatchPlan {
+  std::vector<cv::Point2d> centres;  // one per patch
+  std::vector<int> patch_of;         // per landmark
+};
+PatchPlan plan_patches(std::span<const cv::Point2d> positions, double share_radius);
+
 // Refines start positions (original pixels of `grey`; the 25 canonical landmarks for Stage 2,
 // the 14 extended ones for the extended model) with `passes` passes, each
 // re-centring the patches on the previous result. With several models (an ensemble) every
 // pass cuts the patches once, runs each model on them and averages the decoded positions:
 // independently trained models err differently, so their mean errs less. Positions whose
 // last-pass peak is below kRefineMinPeak keep their start position. The patches go through
-// each model `patches_per_forward` at a time (the answer is the same for any count). Patch i
-// is cut for landmark i and only channel i of its output answers: a model for n landmarks
-// maps (k,1,128,128) to (k,n,64,64).
+// each model `patches_per_forward` at a time (the answer is the same for any count). A model for
+// n landmarks maps (k,1,128,128) to (k,n,64,64) and finds every landmark in the patch, each in
+// its channel: landmark i is read from channel i of the patch of its group (plan_patches with
+// `share_radius`, refinement-grid pixels; 0: a patch per landmark).
 std::vector<RefinedLandmark> refine_landmarks(std::span<OnnxModel> models, const RefineGrid& grid,
                                               std::span<const cv::Point2d> start, Decoder decoder,
                                               int passes,
-                                              int patches_per_forward = constants::kRefinePatchesPerForward);
+                                              int patches_per_forward = constants::kRefinePatchesPerForward,
+                                              double share_radius = 0);
 
 }  // namespace cephtrace

@@ -4,8 +4,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <thread>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -64,6 +70,37 @@ TEST(Predictor, ThreadsSetsTheProcessWideCountOnlyWhenAsked) {
   EXPECT_EQ(cv::getNumThreads(), 1);
   cv::setNumThreads(-1);  // OpenCV's default again, for the other tests
 }
+
+// Stage 2's patch sharing radius is checked when the Predictor is made, not at the first film.
+TEST(Predictor, RefusesAShareRadiusOutsideThePatch) {
+  auto o = options_for("models");
+  for (double r : {-1.0, 65.0, std::nan("")}) {
+    o.refine_share_radius = r;
+    EXPECT_THROW(Predictor{o}, std::invalid_argument) << r;
+  }
+  o.refine_share_radius = 0;
+  EXPECT_NO_THROW(Predictor{o});
+}
+
+#if defined(__GLIBC__)
+// keep_freed_memory (the default): large buffers freed after a film stay in the process for
+// the next film instead of going back to the kernel (glibc's defaults would unmap or trim
+// these 100 MiB: blocks over its mmap threshold are unmapped when freed, and a free heap top
+// beyond twice that threshold, at most 64 MiB, is trimmed).
+TEST(Predictor, KeepFreedMemoryKeepsLargeFreedBuffersInTheProcess) {
+  Predictor predictor(options_for("models"));
+  ASSERT_TRUE(predictor.options().keep_freed_memory);
+  constexpr size_t kBlock = size_t(20) << 20;
+  std::vector<void*> blocks;
+  for (int i = 0; i < 5; ++i) {
+    blocks.push_back(std::malloc(kBlock));
+    ASSERT_NE(blocks.back(), nullptr);
+    std::memset(blocks.back(), 1, kBlock);
+  }
+  for (void* b : blocks) std::free(b);
+  EXPECT_GE(mallinfo2().fordblks, 5 * kBlock);
+}
+#endif
 
 // "timings_ms" in the JSON keeps its keys: the stage names, in run order.
 TEST(Predictor, TimingsAreKeyedByStageNamesInRunOrder) {

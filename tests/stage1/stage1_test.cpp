@@ -1,6 +1,10 @@
 #include "stage1/stage1.hpp"
 
 #include <cmath>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <cstdlib>
 #include <fstream>
 #include <random>
@@ -251,6 +255,29 @@ TEST(RunStage1, DecodesEachChannelOfTheModelOutput) {
       EXPECT_NEAR(peaks[c].peak, 0.3 + 0.02 * c, 0.01) << "channel " << c;
     }
   }
+}
+
+// release_buffers frees what the network kept from its last forward, and the next forward
+// gives the same answer.
+TEST(OnnxModel, ReleaseBuffersFreesTheLayerBuffersAndKeepsTheAnswer) {
+  const auto model_file = test::temp_dir() / "v4_stage1.onnx";
+  if (!write_pass_through_model(model_file))
+    GTEST_SKIP() << "/usr/bin/python3 with the onnx package is not available";
+  OnnxModel model = OnnxModel::load(model_file, model_contract(ModelKey::Stage1));
+  const cv::Mat blob = make_stage1_input(cv::Mat(512, 512, CV_8UC3, cv::Scalar(40, 90, 200)), {});
+  const cv::Mat first = model.forward(blob);
+#if defined(__GLIBC__)
+  auto in_use = [] { const auto m = mallinfo2(); return double(m.uordblks + m.hblkhd); };  // heap + mmapped
+  const double before = in_use();
+  model.release_buffers();
+  // At least the 25×256×256 float output that the network kept (6.25 MiB).
+  EXPECT_GE(before - in_use(), 25.0 * 256 * 256 * 4);
+#else
+  model.release_buffers();
+#endif
+  const cv::Mat again = model.forward(blob);
+  ASSERT_EQ(again.total(), first.total());
+  EXPECT_EQ(cv::norm(again, first, cv::NORM_INF), 0.0);
 }
 
 }  // namespace

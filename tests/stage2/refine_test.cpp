@@ -157,6 +157,55 @@ TEST(RefineLandmarks, KeepsTheStartWhereThePatchHasNoSignal) {
   }
 }
 
+// Landmarks that fit in a square of side 2·radius share a patch centred on that square.
+TEST(PlanPatches, LandmarksWithinTheRadiusShareAPatchCentredOnThem) {
+  const std::vector<cv::Point2d> p{{100, 100}, {110, 95}, {130, 100}, {300, 300}, {100, 100}};
+  const PatchPlan alone = plan_patches(p, 0);  // only the same position shares
+  EXPECT_EQ(alone.patch_of, (std::vector<int>{0, 1, 2, 3, 0}));
+  ASSERT_EQ(alone.centres.size(), 4u);
+  for (size_t i = 0; i < p.size(); ++i) EXPECT_EQ(alone.centres[alone.patch_of[i]], p[i]) << i;
+
+  const PatchPlan ten = plan_patches(p, 10);  // {100,100},{110,95} fit; {130,100} does not
+  EXPECT_EQ(ten.patch_of, (std::vector<int>{0, 0, 1, 2, 0}));
+  EXPECT_EQ(ten.centres[0], cv::Point2d(105, 97.5));
+
+  const PatchPlan sixteen = plan_patches(p, 16);
+  EXPECT_EQ(sixteen.patch_of, (std::vector<int>{0, 0, 0, 1, 0}));
+  EXPECT_EQ(sixteen.centres[0], cv::Point2d(115, 97.5));
+  for (double r : {0.0, 10.0, 16.0, 250.0}) {
+    const PatchPlan plan = plan_patches(p, r);
+    for (size_t i = 0; i < p.size(); ++i) {
+      const cv::Point2d d = p[i] - plan.centres[plan.patch_of[i]];
+      EXPECT_LE(std::max(std::abs(d.x), std::abs(d.y)), r) << i << " radius " << r;
+    }
+  }
+}
+
+// A shared patch answers for each of its landmarks where the landmark really is: the patch's
+// own origin, not the landmark's, maps its heatmap back.
+TEST(RefineLandmarks, ASharedPatchAnswersForEachOfItsLandmarks) {
+  std::array<cv::Point2d, kNumLandmarks> truth, start;
+  const cv::Mat grey = blob_image(&truth);
+  for (int i = 0; i < kNumLandmarks; ++i) start[i] = truth[i] + cv::Point2d(15, -11);
+  start[1] = truth[0] + cv::Point2d(-21, 17);  // landmark 1 starts at landmark 0's blob
+  const RefineGrid grid = make_refine_grid(grey);
+  const double radius = 20;  // grid px: 0 and 1 start ~19 grid px apart, the blobs ~200
+  std::vector<cv::Point2d> on_grid;
+  for (const auto& s : start) on_grid.push_back(grid.to_grid(s));
+  const PatchPlan plan = plan_patches(on_grid, radius);
+  ASSERT_EQ(plan.centres.size(), size_t(kNumLandmarks - 1));
+  ASSERT_EQ(plan.patch_of[0], plan.patch_of[1]);
+  OnnxModel model = fixture_refine_model();
+  for (int per_forward : {1, 5}) {
+    const auto refined = refine_landmarks({&model, 1}, grid, start, Decoder::Reference, 1, per_forward, radius);
+    EXPECT_LT(cv::norm(refined[0].position - truth[0]), 2.0);
+    EXPECT_LT(cv::norm(refined[1].position - truth[0]), 2.0);  // the fixture's channels all see the blob
+    for (int i = 2; i < kNumLandmarks; ++i)
+      EXPECT_LT(cv::norm(refined[i].position - truth[i]), 2.0) << "landmark " << i;
+  }
+  EXPECT_THROW(refine_landmarks({&model, 1}, grid, start, Decoder::Reference, 1, 5, -1), std::invalid_argument);
+}
+
 TEST(RefineModel, WrongOutputShapeIsRefusedNamingTheFile) {
   try {
     fixture_refine_model("models_bad_refine");
