@@ -204,8 +204,8 @@ LoadedImage load_file(const fs::path& path) {
 PredictorOptions make_options(const py::object& model_dir, int threads, bool strict, bool use_gpu,
                               const std::string& decoder, bool reference_exact,
                               const std::optional<std::string>& orientation,
-                              const std::string& priors, int refine_passes, bool verify_models,
-                              bool framing, bool anatomy_gate, bool extended) {
+                              const std::string& priors, int refine_passes, double refine_share_radius,
+                              bool verify_models, bool framing, bool anatomy_gate, bool extended) {
   PredictorOptions o;
   o.model_dir = model_dir.is_none() ? default_model_dir() : to_path(model_dir);
   o.threads = threads;
@@ -222,6 +222,7 @@ PredictorOptions make_options(const py::object& model_dir, int threads, bool str
                                        {{"stage0", PriorSource::Stage0}, {"zero", PriorSource::Zero}});
   if (refine_passes < 0) throw std::invalid_argument("refine_passes must be 0 or more");
   o.refine_passes = refine_passes;
+  o.refine_share_radius = refine_share_radius;  // the Predictor checks its range
   o.verify_models = verify_models;
   o.framing = framing;
   o.anatomy_gate = anatomy_gate;
@@ -496,23 +497,25 @@ Loads the models once; predict() then finds the 25 landmarks on any number of im
 
 Predictor(model_dir=None, *, threads=0, strict=False, use_gpu=False, decoder='reference',
           reference_exact=False, orientation=None, priors='stage0', refine_passes=1,
-          verify_models=True, framing=True, anatomy_gate=True, extended=True)
+          refine_share_radius=16.0, verify_models=True, framing=True, anatomy_gate=True,
+          extended=True)
 
 model_dir: a folder with stage0/, stage1/ (and stage2/) models; None: $CEPHTRACE_MODEL_DIR,
 ./models, or the models installed with the package. The options are those of
 `cephtrace predict` (orientation: None/'auto', 'left' or 'right'; decoder: 'reference' or
-'dark'; priors: 'stage0' or 'zero'; refine_passes: 0 turns Stage 2 off; extended: the 14
+'dark'; priors: 'stage0' or 'zero'; refine_passes: 0 turns Stage 2 off; refine_share_radius:
+Stage 2 landmarks this close (refinement-grid pixels) share a patch, 0 = one each; extended: the 14
 extended landmarks after the 25, when the folder has extended/refine_extended.onnx). One Predictor may
 be shared by threads: its predict() calls run one at a time, with the GIL released.
 Raises ModelError (naming the file) when a model is missing or unusable.)doc")
       .def(py::init([](const py::object& model_dir, int threads, bool strict, bool use_gpu,
                        const std::string& decoder, bool reference_exact,
                        const std::optional<std::string>& orientation, const std::string& priors,
-                       int refine_passes, bool verify_models, bool framing, bool anatomy_gate,
-                       bool extended) {
+                       int refine_passes, double refine_share_radius, bool verify_models, bool framing,
+                       bool anatomy_gate, bool extended) {
              PredictorOptions o = make_options(model_dir, threads, strict, use_gpu, decoder, reference_exact,
-                                               orientation, priors, refine_passes, verify_models, framing,
-                                               anatomy_gate, extended);
+                                               orientation, priors, refine_passes, refine_share_radius,
+                                               verify_models, framing, anatomy_gate, extended);
              py::gil_scoped_release no_gil;
              return std::make_unique<Predictor>(std::move(o));
            }),
@@ -523,6 +526,7 @@ Raises ModelError (naming the file) when a model is missing or unusable.)doc")
            py::arg("orientation") = py::none(),
            py::arg("priors") = defaults.priors == PriorSource::Zero ? "zero" : "stage0",
            py::arg("refine_passes") = defaults.refine_passes,
+           py::arg("refine_share_radius") = defaults.refine_share_radius,
            py::arg("verify_models") = defaults.verify_models, py::arg("framing") = defaults.framing,
            py::arg("anatomy_gate") = defaults.anatomy_gate, py::arg("extended") = defaults.extended)
       .def("predict", &predict, py::arg("image"), py::kw_only(), py::arg("pixel_spacing_mm") = py::none(),

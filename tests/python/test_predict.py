@@ -160,6 +160,13 @@ def test_options_reach_the_engine(grey):
     assert "stage1" in p.loaded_models and p.stage0_available and p.missing_models == {}
 
 
+def test_share_radius_option_is_checked():
+    for radius in (-1.0, 65.0):
+        with pytest.raises(ValueError, match="refine_share_radius"):
+            cephtrace.Predictor(str(MODELS), refine_share_radius=radius)
+    assert cephtrace.Predictor(str(MODELS), refine_share_radius=0.0).model_dir == MODELS
+
+
 def isbi_dir():
     """The ISBI 2015 data beside the repository (or $CEPHTRACE_ISBI_DIR), or None."""
     env = os.environ.get("CEPHTRACE_ISBI_DIR")
