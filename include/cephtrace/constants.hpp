@@ -108,7 +108,7 @@ inline constexpr int kRefinePatchesPerForward = 5;
 // px looked as good (MRE 1.083 → 1.074 mm on the senior labels, 1.411 → 1.416 on CL-2023's
 // 25; 32 px: 1.104 / 1.482), but on Test1 it cost 0.029 mm (1.468 → 1.497), more than
 // issue 15 allows; 16 px: Test1 1.474, Test2 2.259 → 2.247 (docs/benchmark.md). The extended
-// model's landmarks do not share: at 24 px its 14 went from 1.71 to 1.81 mm on 101–150.
+// model's landmarks do not share: in a trial they lost about 0.1 mm on 101–150.
 inline constexpr double kRefineShareRadius = 16.0;
 // One pass: with the two shipped Stage 2 models a second pass gained nothing on the held-out
 // images 141-150 (1.21 mm either way) and costs as much again.
