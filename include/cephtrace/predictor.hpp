@@ -74,7 +74,7 @@ struct PredictorOptions {
 // Keeps freed memory in the process (glibc's malloc; elsewhere it does nothing): every film
 // allocates and frees the same large buffers (the Stage 1 input, the film's views, the
 // networks' inputs), which glibc would give back to the kernel, so that each film paid
-// again for fresh pages: on a virtual machine ~170 ms of a 1.5 s film (docs/benchmark.md).
+// again for fresh pages: on a virtual machine 60–130 ms of a 1.5 s film (docs/benchmark.md).
 // Blocks up to 32 MiB come from the heap, the heap is trimmed only beyond 1 GiB free, and
 // threads share one heap (a thread's own heap is unmapped whole as soon as it is empty).
 // The resident set then stays near its peak between films. Call it first thing in main():
