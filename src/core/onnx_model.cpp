@@ -7,6 +7,13 @@
 #include <sstream>
 #include <string_view>
 
+#if defined(__unix__)
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
+
 #include <opencv2/core/cuda.hpp>
 
 namespace cephtrace {
@@ -155,19 +162,53 @@ std::string shape_to_string(const std::vector<int>& shape) {
 }
 
 namespace {
-// The whole file in one read (the model is parsed twice from it: here and by OpenCV).
-std::string read_model_file(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary | std::ios::ate);
-  if (!in) throw ModelError(file.string() + ": cannot open model file");
-  std::string data(static_cast<size_t>(in.tellg()), '\0');
-  in.seekg(0);
-  if (!in.read(data.data(), static_cast<std::streamsize>(data.size())))
-    throw ModelError(file.string() + ": cannot read model file");
-  return data;
-}
+// The model file's bytes, parsed twice: by inspect_onnx and by OpenCV. Mapped rather than
+// read where the system can: the pages come straight from the file cache in one call
+// (MAP_POPULATE) instead of being faulted in and copied one by one, which was most of the
+// model load on a virtual machine (docs/benchmark.md, session 13).
+class ModelBytes {
+ public:
+  explicit ModelBytes(const std::filesystem::path& file) {
+#if defined(__unix__)
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw ModelError(file.string() + ": cannot open model file");
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && st.st_size > 0) {
+      void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+      if (p != MAP_FAILED) {
+        mapped_ = p;
+        size_ = static_cast<size_t>(st.st_size);
+      }
+    }
+    ::close(fd);
+    if (mapped_ || st.st_size == 0) return;
+#endif
+    std::ifstream in(file, std::ios::binary | std::ios::ate);
+    if (!in) throw ModelError(file.string() + ": cannot open model file");
+    read_.assign(static_cast<size_t>(in.tellg()), '\0');
+    in.seekg(0);
+    if (!in.read(read_.data(), static_cast<std::streamsize>(read_.size())))
+      throw ModelError(file.string() + ": cannot read model file");
+  }
+  ~ModelBytes() {
+#if defined(__unix__)
+    if (mapped_) ::munmap(mapped_, size_);
+#endif
+  }
+  ModelBytes(const ModelBytes&) = delete;
+  ModelBytes& operator=(const ModelBytes&) = delete;
+  std::string_view view() const {
+    return mapped_ ? std::string_view(static_cast<const char*>(mapped_), size_) : std::string_view(read_);
+  }
+
+ private:
+  void* mapped_ = nullptr;
+  size_t size_ = 0;
+  std::string read_;
+};
 }  // namespace
 
-OnnxFileInfo inspect_onnx(const std::string& data, const std::filesystem::path& file) {
+OnnxFileInfo inspect_onnx(std::string_view data, const std::filesystem::path& file) {
   if (data.empty()) throw ModelError(file.string() + ": model file is empty (0 bytes)");
   const std::string not_onnx = file.string() + ": not a valid ONNX model (corrupt or truncated file)";
 
@@ -288,7 +329,8 @@ OnnxModel OnnxModel::load(const std::filesystem::path& file, const ModelContract
                        ": models with external data sidecars are not supported (found " +
                        sidecar.string() + ")");
   }
-  const std::string data = read_model_file(file);
+  const ModelBytes bytes(file);
+  const std::string_view data = bytes.view();
   const OnnxFileInfo info = inspect_onnx(data, file);
   if (info.has_external_data)
     throw ModelError(file.string() + ": model stores weights in external data files; "

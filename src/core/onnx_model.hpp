@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <opencv2/dnn.hpp>
@@ -26,7 +27,7 @@ struct OnnxFileInfo {
 
 // Parses the graph header of an ONNX file's bytes (`file` names it in errors). Throws
 // ModelError if it is not ONNX.
-OnnxFileInfo inspect_onnx(const std::string& data, const std::filesystem::path& file);
+OnnxFileInfo inspect_onnx(std::string_view data, const std::filesystem::path& file);
 
 std::string shape_to_string(const std::vector<int>& shape);
 

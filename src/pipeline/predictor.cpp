@@ -555,9 +555,12 @@ struct Predictor::Impl {
     const auto t = Clock::now();
     std::array<cv::Point2d, kNumLandmarks> start;
     for (int i = 0; i < kNumLandmarks; ++i) start[i] = in_view(peaks[i], view);
+    // The members run side by side only when OpenCV may use several threads: with one
+    // (`--threads 1`, e.g. one film per core in a folder run) the film keeps to one core.
     const auto refined = refine_landmarks(refine, grid, start,
                                           options.decoder, options.refine_passes,
-                                          constants::kRefinePatchesPerForward, options.refine_share_radius);
+                                          constants::kRefinePatchesPerForward, options.refine_share_radius,
+                                          /*parallel_models=*/cv::getNumThreads() > 1);
     for (int i = 0; i < kNumLandmarks; ++i) {
       auto& lm = result.landmarks[i];
       lm.refinement = LandmarkPrediction::Refinement{lm.x, lm.y, refined[i].peak, refined[i].applied,

@@ -61,11 +61,12 @@ PatchPlan plan_patches(std::span<const cv::Point2d> positions, double share_radi
 // each model `patches_per_forward` at a time (the answer is the same for any count). A model for
 // n landmarks maps (k,1,128,128) to (k,n,64,64) and finds every landmark in the patch, each in
 // its channel: landmark i is read from channel i of the patch of its group (plan_patches with
-// `share_radius`, refinement-grid pixels; 0: a patch per landmark).
+// `share_radius`, refinement-grid pixels; 0: a patch per landmark). `parallel_models`: the
+// models run side by side, one thread each (the same answer as one after another).
 std::vector<RefinedLandmark> refine_landmarks(std::span<OnnxModel> models, const RefineGrid& grid,
                                               std::span<const cv::Point2d> start, Decoder decoder,
                                               int passes,
                                               int patches_per_forward = constants::kRefinePatchesPerForward,
-                                              double share_radius = 0);
+                                              double share_radius = 0, bool parallel_models = true);
 
 }  // namespace cephtrace

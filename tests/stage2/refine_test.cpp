@@ -206,6 +206,38 @@ TEST(RefineLandmarks, ASharedPatchAnswersForEachOfItsLandmarks) {
   EXPECT_THROW(refine_landmarks({&model, 1}, grid, start, Decoder::Reference, 1, 5, -1), std::invalid_argument);
 }
 
+// An ensemble's models run side by side on threads of their own: the same answer, bit for
+// bit, as one after another, and a model that fails on its thread fails the call.
+TEST(RefineLandmarks, ModelsSideBySideAnswerAsOneAfterAnother) {
+  std::array<cv::Point2d, kNumLandmarks> truth, start;
+  const cv::Mat grey = blob_image(&truth);
+  for (int i = 0; i < kNumLandmarks; ++i) start[i] = truth[i] + cv::Point2d(7 - i % 5, 4 + i % 3);
+  const auto dir = test::fixture_models_dir("models_refine_pair");
+  std::vector<OnnxModel> pair;
+  pair.push_back(OnnxModel::load(dir / refine_model_path(1), refine_contract()));
+  pair.push_back(OnnxModel::load(dir / refine_model_path(2), refine_contract()));
+  const RefineGrid grid = make_refine_grid(grey);
+  const auto serial = refine_landmarks(pair, grid, start, Decoder::Dark, 2, 5, 0, /*parallel_models=*/false);
+  const auto side_by_side = refine_landmarks(pair, grid, start, Decoder::Dark, 2, 5, 0, /*parallel_models=*/true);
+  for (int i = 0; i < kNumLandmarks; ++i) {
+    EXPECT_EQ(side_by_side[i].position, serial[i].position) << i;
+    EXPECT_EQ(side_by_side[i].peak, serial[i].peak) << i;
+    EXPECT_EQ(side_by_side[i].spread_grid_px, serial[i].spread_grid_px) << i;
+    EXPECT_GT(serial[i].spread_grid_px, 0.1) << i;  // the two models do disagree
+  }
+  // The second model (on the other thread) has 14 channels, not 25: named, thrown here.
+  std::vector<OnnxModel> mismatched;
+  mismatched.push_back(OnnxModel::load(dir / refine_model_path(1), refine_contract()));
+  mismatched.push_back(OnnxModel::load(
+      test::fixture_models_dir("models_extended") / extended_contract().relative_path, extended_contract()));
+  try {
+    refine_landmarks(mismatched, grid, start, Decoder::Dark, 1, 5, 0, /*parallel_models=*/true);
+    FAIL() << "expected ModelError";
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("refine_extended.onnx"), std::string::npos) << e.what();
+  }
+}
+
 TEST(RefineModel, WrongOutputShapeIsRefusedNamingTheFile) {
   try {
     fixture_refine_model("models_bad_refine");
