@@ -263,11 +263,15 @@ def member_files(member):
 
 def train(runs, out_models, minutes=60.0, bs=24, lr=2e-3, resume=True, smoke=False, seed=0,
           export_every_min=15.0, device="cpu", workers=0, eval_every_s=240.0, strong=False, member=1,
-          train_ids=None, val_ids=None, init=None):
+          train_ids=None, val_ids=None, init=None, teachers=None, teacher_weight=0.5):
     """eval_every_s: seconds of training between validations (and best-checkpoint saves).
     member: which ensemble member this run trains (its own checkpoints and ONNX file).
     train_ids / val_ids: image ids (default 1-140 / 141-150). init: an exported refine ONNX
-    file to start from (fine-tuning; its BatchNorms stay frozen)."""
+    file to start from (fine-tuning; its BatchNorms stay frozen).
+    teachers: exported refine ONNX files (the ensemble members) to distil into this one
+    network: its target is (1 - teacher_weight) x the labels' Gaussians + teacher_weight x the
+    members' mean heatmaps on the same patch, every channel (issue 15: one member instead
+    of two halves Stage 2's time)."""
     torch.manual_seed(seed); np.random.seed(seed); random.seed(seed)
     device = torch.device(device)
     os.makedirs(runs, exist_ok=True)
@@ -288,6 +292,7 @@ def train(runs, out_models, minutes=60.0, bs=24, lr=2e-3, resume=True, smoke=Fal
         if st.get("init"):
             freeze_batchnorm(model)
         print("[refine] resumed at step %d, %.1f min, best %.3f mm" % (st["step"], st["elapsed"] / 60, st["best"]), flush=True)
+    teacher_nets = [load_teacher(t, device) for t in teachers or []]
     tr = load_cases([1, 2] if smoke else train_ids or C.TRAIN_IDS)
     va = load_cases([141] if smoke else val_ids or C.VAL_IDS)
     stream = L.batches(_PatchSamples(tr, strong), seed, st["samples"], bs, workers, device)
@@ -302,7 +307,13 @@ def train(runs, out_models, minutes=60.0, bs=24, lr=2e-3, resume=True, smoke=Fal
     def batch_loss():
         x, y, m = to_network(*next(stream))
         st["samples"] += len(x)
-        return hm_loss(model(x), y, m)
+        pred = model(x)
+        if not teacher_nets:
+            return hm_loss(pred, y, m)
+        with torch.no_grad():
+            t = sum(net(x) for net in teacher_nets) / len(teacher_nets)
+        return ((1 - teacher_weight) * hm_loss(pred, y, m) +
+                teacher_weight * hm_loss(pred, t, torch.ones_like(m)))
 
     def validate(done, loss, cur):
         st["last_eval"] = st["elapsed"]
@@ -326,6 +337,16 @@ def train(runs, out_models, minutes=60.0, bs=24, lr=2e-3, resume=True, smoke=Fal
     if smoke:
         check_device_targets(tr[0])
     return st
+
+
+def load_teacher(path, device):
+    """An exported refine member as a frozen PyTorch network (distillation)."""
+    net = RefineNet()
+    init_from_onnx(net, path, torch.zeros(2, 1, PATCH, PATCH))
+    for p in net.parameters():
+        p.requires_grad_(False)
+    print("[refine] teacher %s" % path, flush=True)
+    return net.to(device).eval()
 
 
 def check_device_targets(case):

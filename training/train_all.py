@@ -48,6 +48,11 @@ def main(argv=None):
     ap.add_argument("--refine-lr", type=float, default=2e-3, help="Stage 2 peak learning rate (Adam; lower to fine-tune)")
     ap.add_argument("--refine-augment", default="standard", choices=["standard", "strong"],
                     help="Stage 2 augmentation: strong adds shear, unequal scales, wider rotations, blanked boxes")
+    ap.add_argument("--refine-teachers", default=None,
+                    help="comma-separated refine ONNX files to distil into the refine step's one "
+                         "network (e.g. a folder's stage2/refine.onnx,stage2/refine_2.onnx)")
+    ap.add_argument("--refine-teacher-weight", type=float, default=0.5,
+                    help="share of the teachers' heatmaps in the distillation target (the rest: the labels)")
     ap.add_argument("--refine-member", type=int, default=1,
                     help="the member the refine step trains/exports: 1 = stage2/refine.onnx, "
                          "n = stage2/refine_n.onnx (checkpoints refine<n>_*.pt)")
@@ -138,7 +143,9 @@ def main(argv=None):
                          device=device, bs=a.refine_batch, lr=a.refine_lr, workers=a.workers,
                          eval_every_s=a.refine_eval_every, strong=a.refine_augment == "strong",
                          member=a.refine_member,
-                         init=init("stage2/" + refine.member_files(a.refine_member)[1]), **ids)
+                         init=init("stage2/" + refine.member_files(a.refine_member)[1]),
+                         teachers=a.refine_teachers.split(",") if a.refine_teachers else None,
+                         teacher_weight=a.refine_teacher_weight, **ids)
     if "refine2" in only:
         # The shipped second member: an independently trained model with strong augmentation;
         # the engine averages the two (one pass, 141-150: 1.21 mm vs 1.32 for member 1 alone).
@@ -157,7 +164,7 @@ def main(argv=None):
         else:
             extended.train(a.runs, a.out, minutes=a.extended_minutes, resume=resume, smoke=a.smoke)
     if a.smoke:
-        check_fine_tune_start(a.out, only)
+        check_fine_tune_start(a.out, only, a.refine_member)
         n = 0
         for root, _, files in os.walk(a.out):
             n += sum(f.endswith(".onnx") for f in files)
@@ -165,20 +172,20 @@ def main(argv=None):
     print("[train_all] done in %.1f min" % ((time.time() - t0) / 60), flush=True)
 
 
-def check_fine_tune_start(out, only):
+def check_fine_tune_start(out, only, refine_member=1):
     """--init-from starts from exported files: a model loaded back from each exported Stage 1 /
     Stage 2 file, in train mode, must compute what OpenCV computes with that file."""
     import cv2
     import numpy as np
     from .export import init_from_onnx
-    from .refine import RefineNet
+    from .refine import RefineNet, member_files
     from .stage1 import Stage1Net
     rng = np.random.default_rng(3)
     files = []
     if "stage1" in only:
         files.append(("stage1/v4_stage1.onnx", lambda: Stage1Net(16), (1, 28, 512, 512)))
     if "refine" in only:
-        files.append(("stage2/refine.onnx", RefineNet, (2, 1, 128, 128)))
+        files.append(("stage2/" + member_files(refine_member)[1], RefineNet, (2, 1, 128, 128)))
     for rel, make, shape in files:
         path = os.path.join(out, rel)
         model = make()
