@@ -98,14 +98,20 @@ TEST(RefineLandmarks, MovesEachStartOntoItsBlob) {
   }
 }
 
-TEST(RefineLandmarks, AnEnsembleAveragesItsModelsPositionsInEachPass) {
-  std::array<cv::Point2d, kNumLandmarks> truth, start;
-  const cv::Mat grey = blob_image(&truth);
-  for (int i = 0; i < kNumLandmarks; ++i) start[i] = truth[i] + cv::Point2d(9, 6);
+// Two fixture models that disagree: the second sees everything one grid pixel right and down.
+std::vector<OnnxModel> fixture_refine_pair() {
   const auto dir = test::fixture_models_dir("models_refine_pair");
   std::vector<OnnxModel> pair;
   pair.push_back(OnnxModel::load(dir / refine_model_path(1), refine_contract()));
   pair.push_back(OnnxModel::load(dir / refine_model_path(2), refine_contract()));
+  return pair;
+}
+
+TEST(RefineLandmarks, AnEnsembleAveragesItsModelsPositionsInEachPass) {
+  std::array<cv::Point2d, kNumLandmarks> truth, start;
+  const cv::Mat grey = blob_image(&truth);
+  for (int i = 0; i < kNumLandmarks; ++i) start[i] = truth[i] + cv::Point2d(9, 6);
+  std::vector<OnnxModel> pair = fixture_refine_pair();
   const RefineGrid grid = make_refine_grid(grey);
   const auto first = refine_landmarks({&pair[0], 1}, grid, start, Decoder::Dark, 1);
   const auto second = refine_landmarks({&pair[1], 1}, grid, start, Decoder::Dark, 1);
@@ -128,10 +134,7 @@ TEST(RefineLandmarks, PatchesPerForwardDoNotChangeTheAnswer) {
   std::array<cv::Point2d, kNumLandmarks> truth, start;
   const cv::Mat grey = blob_image(&truth);
   for (int i = 0; i < kNumLandmarks; ++i) start[i] = truth[i] + cv::Point2d(7 - i % 5, 4 + i % 3);
-  const auto dir = test::fixture_models_dir("models_refine_pair");
-  std::vector<OnnxModel> pair;
-  pair.push_back(OnnxModel::load(dir / refine_model_path(1), refine_contract()));
-  pair.push_back(OnnxModel::load(dir / refine_model_path(2), refine_contract()));
+  std::vector<OnnxModel> pair = fixture_refine_pair();
   const RefineGrid grid = make_refine_grid(grey);
   const auto all = refine_landmarks(pair, grid, start, Decoder::Dark, 2, 25);
   for (int per_forward : {1, 4, 5}) {  // 4: the last forward has a single patch
@@ -212,10 +215,7 @@ TEST(RefineLandmarks, ModelsSideBySideAnswerAsOneAfterAnother) {
   std::array<cv::Point2d, kNumLandmarks> truth, start;
   const cv::Mat grey = blob_image(&truth);
   for (int i = 0; i < kNumLandmarks; ++i) start[i] = truth[i] + cv::Point2d(7 - i % 5, 4 + i % 3);
-  const auto dir = test::fixture_models_dir("models_refine_pair");
-  std::vector<OnnxModel> pair;
-  pair.push_back(OnnxModel::load(dir / refine_model_path(1), refine_contract()));
-  pair.push_back(OnnxModel::load(dir / refine_model_path(2), refine_contract()));
+  std::vector<OnnxModel> pair = fixture_refine_pair();
   const RefineGrid grid = make_refine_grid(grey);
   const auto serial = refine_landmarks(pair, grid, start, Decoder::Dark, 2, 5, 0, /*parallel_models=*/false);
   const auto side_by_side = refine_landmarks(pair, grid, start, Decoder::Dark, 2, 5, 0, /*parallel_models=*/true);
@@ -227,7 +227,8 @@ TEST(RefineLandmarks, ModelsSideBySideAnswerAsOneAfterAnother) {
   }
   // The second model (on the other thread) has 14 channels, not 25: named, thrown here.
   std::vector<OnnxModel> mismatched;
-  mismatched.push_back(OnnxModel::load(dir / refine_model_path(1), refine_contract()));
+  mismatched.push_back(OnnxModel::load(test::fixture_models_dir("models_refine_pair") / refine_model_path(1),
+                                       refine_contract()));
   mismatched.push_back(OnnxModel::load(
       test::fixture_models_dir("models_extended") / extended_contract().relative_path, extended_contract()));
   try {
