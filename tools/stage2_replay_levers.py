@@ -25,34 +25,13 @@ import torch
 from training import common as C
 from training import refine as R
 from training import replay_stage2 as RS
-from training.export import init_from_onnx
-
-
-def members(model_dir):
-    nets = []
-    for name in ("refine.onnx", "refine_2.onnx"):
-        m = R.RefineNet()
-        init_from_onnx(m, "%s/stage2/%s" % (model_dir, name), torch.zeros(2, 1, R.PATCH, R.PATCH))
-        nets.append(m.eval())
-    return nets
 
 
 def one_pass(model, case, start):
     """Member `model`'s answer from `start` (original px): positions (original px) and peaks."""
-    g = R.to_grid(start, case.W, case.H, case.img.shape[1], case.img.shape[0])
-    patches, origins = [], []
-    for k in range(R.NLM):
-        p, x0, y0 = R.engine_patch(case.img, g[k])
-        patches.append(p)
-        origins.append((x0, y0))
-    with torch.no_grad():
-        out = model(torch.from_numpy(np.stack(patches))).numpy()
-    grid, peaks = np.zeros((R.NLM, 2)), np.zeros(R.NLM)
-    for k in range(R.NLM):
-        u, v, peaks[k] = R.decode(out[k, k])
-        grid[k] = (origins[k][0] + R.STRIDE * u + 0.5, origins[k][1] + R.STRIDE * v + 0.5)
-    sx, sy = case.img.shape[1] / case.W, case.img.shape[0] / case.H
-    return np.stack([(grid[:, 0] + 0.5) / sx - 0.5, (grid[:, 1] + 0.5) / sy - 0.5], -1), peaks
+    peaks = []
+    g = R.refine_points(model, case, R.to_grid(start, case.W, case.H, case.img.shape[1], case.img.shape[0]), peaks)
+    return RS.grid_to_original(case, g), np.array(peaks)
 
 
 def main():
@@ -67,7 +46,7 @@ def main():
     ids = C.parse_ids(a.ids)
     cases = R.load_cases(ids, verbose=False)
     starts = RS.stage1_starts(a.predictions, ids)
-    nets = members(a.models)
+    nets = [R.load_exported("%s/stage2/%s" % (a.models, f)) for f in ("refine.onnx", "refine_2.onnx")]
     print("Stage 1 (the engine's): %.3f mm" % RS.mre(cases, starts))
 
     print("\n| patch | member 1 | member 2 | ensemble | work |\n|---:|---:|---:|---:|---:|")

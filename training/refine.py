@@ -219,8 +219,9 @@ def decode(h):
     return px + ox, py + oy, float(h.max())
 
 
-def refine_points(model, c, start_grid):
-    """start_grid (25,2) grid coords -> refined grid coords (one pass, engine-exact crops)."""
+def refine_points(model, c, start_grid, peaks=None):
+    """start_grid (25,2) grid coords -> refined grid coords (one pass, engine-exact crops);
+    `peaks` (list) receives the heatmap peaks."""
     xs, origins = [], []
     for k in range(NLM):
         p, x0, y0 = engine_patch(c.img, start_grid[k])
@@ -229,8 +230,10 @@ def refine_points(model, c, start_grid):
         out = model(torch.from_numpy(np.stack(xs)).to(model_device(model))).cpu().numpy()
     res = np.zeros((NLM, 2))
     for k in range(NLM):
-        u, v, _ = decode(out[k, k])
+        u, v, peak = decode(out[k, k])
         res[k] = (origins[k][0] + STRIDE * u + 0.5, origins[k][1] + STRIDE * v + 0.5)
+        if peaks is not None:
+            peaks.append(peak)
     return res
 
 
@@ -292,7 +295,7 @@ def train(runs, out_models, minutes=60.0, bs=24, lr=2e-3, resume=True, smoke=Fal
         if st.get("init"):
             freeze_batchnorm(model)
         print("[refine] resumed at step %d, %.1f min, best %.3f mm" % (st["step"], st["elapsed"] / 60, st["best"]), flush=True)
-    teacher_nets = [load_teacher(t, device) for t in teachers or []]
+    teacher_nets = [load_exported(t, device) for t in teachers or []]
     tr = load_cases([1, 2] if smoke else train_ids or C.TRAIN_IDS)
     va = load_cases([141] if smoke else val_ids or C.VAL_IDS)
     stream = L.batches(_PatchSamples(tr, strong), seed, st["samples"], bs, workers, device)
@@ -339,13 +342,13 @@ def train(runs, out_models, minutes=60.0, bs=24, lr=2e-3, resume=True, smoke=Fal
     return st
 
 
-def load_teacher(path, device):
-    """An exported refine member as a frozen PyTorch network (distillation)."""
+def load_exported(path, device="cpu"):
+    """An exported refine file as a frozen PyTorch network (a distillation teacher, a replay)."""
     net = RefineNet()
     init_from_onnx(net, path, torch.zeros(2, 1, PATCH, PATCH))
     for p in net.parameters():
         p.requires_grad_(False)
-    print("[refine] teacher %s" % path, flush=True)
+    print("[refine] loaded %s" % path, flush=True)
     return net.to(device).eval()
 
 

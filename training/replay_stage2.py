@@ -53,7 +53,12 @@ def refine(model, case, start, passes):
     g = R.to_grid(start, case.W, case.H, im.shape[1], im.shape[0])
     for _ in range(passes):
         g = R.refine_points(model, case, g)
-    sx, sy = im.shape[1] / case.W, im.shape[0] / case.H
+    return grid_to_original(case, g)
+
+
+def grid_to_original(case, g):
+    """Refinement-grid coordinates -> original (mirrored) pixels of `case`."""
+    sx, sy = case.img.shape[1] / case.W, case.img.shape[0] / case.H
     return np.stack([(g[:, 0] + 0.5) / sx - 0.5, (g[:, 1] + 0.5) / sy - 0.5], -1)
 
 
