@@ -5,7 +5,7 @@
 #
 #   echo /.gpu/ >> .git/info/exclude
 #   mode stage1:  /usr/bin/python3 -m training.pack --ids 1-150 --out .gpu/pack.npz            # 21 MB
-#   mode all:     /usr/bin/python3 -m training.pack --ids 1-400 --with-test-images --out .gpu/pack.npz
+#   mode all, fold-train: /usr/bin/python3 -m training.pack --ids 1-400 --with-test-images --out .gpu/pack.npz
 #   device run: carry [".gpu"], timeout_s 540, command: bash training/gpu_session.sh MODE MINUTES
 #
 # stage1 MINUTES: the device-robust Stage 1 (domain randomisation, `--stage1-augment device`)
@@ -19,6 +19,11 @@
 #   the labels of 301-400 drawn by another convention left out (common.TRAINING_EXCLUSIONS).
 #   Its Test1/Test2 figures mean nothing (it saw them): the protocol figures come from
 #   models/isbi2015-protocol, and the default's held-out estimate from training/folds.py.
+# fold-train MINUTES: training/folds.py's fold train (001-150 held out) on the GPU: Stage 1 and
+#   both Stage 2 members from scratch on 151-400 less 173/283, selected on 291-300 (the CPU
+#   manages about 40 + 42 minutes of it in a session). Then, here: copy $OUT's models/stage1 and
+#   models/stage2 into <runs>/train/models/ and run `python3 -m training.folds --fold train
+#   --score-only`, then `--kfold`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-stage1}
@@ -44,7 +49,16 @@ case "$mode" in
       --refine-eval-every 30 2>&1 | tee "$out/refine.log"
     "${train[@]}" "${ids[@]}" --only refine2 --refine2-minutes "$minutes" 2>&1 | tee "$out/refine2.log"
     ;;
-  *) echo "gpu_session: mode is stage1 or all" >&2; exit 2 ;;
+  fold-train)
+    ids=(--train-ids "$(python3 -c 'from training.folds import FOLDS; print(FOLDS["train"]["train"])')"
+         --val-ids "$(python3 -c 'from training.folds import FOLDS; print(FOLDS["train"]["val"])')")
+    "${train[@]}" "${ids[@]}" --only stage1 --stage1-minutes "$minutes" --stage1-batch 16 --stage1-lr 2e-3 \
+      --stage1-eval-every 20 2>&1 | tee "$out/stage1.log"
+    "${train[@]}" "${ids[@]}" --only refine --refine-minutes "$minutes" --refine-batch 64 \
+      --refine-eval-every 30 2>&1 | tee "$out/refine.log"
+    "${train[@]}" "${ids[@]}" --only refine2 --refine2-minutes "$minutes" 2>&1 | tee "$out/refine2.log"
+    ;;
+  *) echo "gpu_session: mode is stage1, all or fold-train" >&2; exit 2 ;;
 esac
 cp /tmp/gpu-runs/*_best.pt "$out/" 2>/dev/null || true
 ls -lR "$out"

@@ -1,4 +1,5 @@
-"""training.folds --promote: fold all's Stage 2 becomes the default, the protocol models are kept.
+"""training.folds: --promote (fold all's Stage 2 becomes the default, the protocol models are kept),
+the from-scratch fold's model folder, and --kfold's pooling of the held-out films.
 
 Run from the repository root: /usr/bin/python3 -m pytest tests/training (CTest's training_folds).
 """
@@ -83,3 +84,47 @@ def test_promote_is_refused_for_a_fold_that_holds_test_images_out(capsys):
         assert "--promote is for --fold all" in str(e)
     else:
         raise AssertionError("--fold test1 --promote was accepted")
+
+
+def test_a_from_scratch_fold_starts_from_stage0_alone(tmp_path):
+    # Fold train trains Stage 1 and Stage 2 itself: a model it failed to make must be missing,
+    # not silently the base's (which learnt from the films the fold holds out).
+    base = make_models(tmp_path / "base", "protocol")
+    models = Path(folds.fold_models(str(base), str(tmp_path / "train"), scratch=True))
+    present = sorted(str(p.relative_to(models)) for p in models.rglob("*") if p.is_file())
+    assert present == ["stage0/v4_stage0_profile.onnx"]
+    fine_tuned = Path(folds.fold_models(str(base), str(tmp_path / "test1")))
+    assert (fine_tuned / "stage2/refine.onnx").read_bytes() == b"protocol stage2/refine.onnx"
+
+
+def write_held_out(runs, fold, overall, key=None):
+    import json
+    report = {"overall": overall}
+    path = runs / fold / "held_out.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({key: report} if key else report))
+
+
+def test_kfold_pools_the_held_out_landmarks_of_the_three_folds(tmp_path, capsys):
+    write_held_out(tmp_path, "train", {"n": 2850, "mre_mm": 1.2})
+    write_held_out(tmp_path, "test1", {"n": 2850, "mre_mm": 1.5}, key="test1")
+    write_held_out(tmp_path, "test2", {"n": 1900, "mre_mm": 2.0}, key="test2")
+    expected = (2850 * 1.2 + 2850 * 1.5 + 1900 * 2.0) / 7600  # weighted by landmarks, not folds
+    assert abs(folds.kfold(str(tmp_path)) - expected) < 1e-12
+    assert "pooled: n 7600  MRE %.3f mm" % expected in capsys.readouterr().out
+
+
+def test_kfold_names_the_fold_it_is_missing(tmp_path):
+    write_held_out(tmp_path, "train", {"n": 10, "mre_mm": 1.0})
+    try:
+        folds.main(["--kfold", "--runs", str(tmp_path)])
+    except SystemExit as e:
+        assert "test1/held_out.json" in str(e) and "--fold test1" in str(e) and "--given test1=MRE" in str(e)
+    else:
+        raise AssertionError("--kfold pooled without fold test1")
+
+
+def test_kfold_takes_a_given_mre_for_a_fold_without_its_report(tmp_path):
+    write_held_out(tmp_path, "train", {"n": 2850, "mre_mm": 1.2})
+    pooled = folds.kfold(str(tmp_path), {"test1": 1.5, "test2": 2.0})
+    assert abs(pooled - (2850 * 1.2 + 19 * 150 * 1.5 + 19 * 100 * 2.0) / 7600) < 1e-12
