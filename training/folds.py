@@ -24,7 +24,7 @@ split's 14 extended landmarks do).
   /usr/bin/python3 -m training.folds --fold test1 --minutes 45
   /usr/bin/python3 -m training.folds --fold test1 --score-only   # score an existing fold
   /usr/bin/python3 -m training.folds --fold all --promote [--extended E]  # fold all becomes models/
-  /usr/bin/python3 -m training.folds --fold train --stage1-minutes 40 --minutes 42  # 001-150 held out
+  /usr/bin/python3 -m training.folds --fold train --stage1-minutes 55 --minutes 48  # 001-150 held out
   /usr/bin/python3 -m training.folds --kfold   # pool folds train, test1, test2 over 001-400
   /usr/bin/python3 -m training.folds --kfold --given test1=1.45 --given test2=2.21  # earlier folds
 
@@ -95,7 +95,7 @@ def export_extended_schedule_end(runs, models):
 
 
 def run_side_by_side(steps, runs):
-    """Training steps ({log name: command}) at once, one CPU thread each; all must succeed."""
+    """Training steps ({log name: command}) at once, each with its own log; all must succeed."""
     procs = []
     for name, cmd in steps.items():
         log = open(os.path.join(runs, name + ".log"), "a")
@@ -106,7 +106,7 @@ def run_side_by_side(steps, runs):
         raise SystemExit("[folds] %s failed: see %s" % (", ".join(failed), runs))
 
 
-def train(fold, base, runs, minutes, lr, stage1_minutes=40.0):
+def train(fold, base, runs, minutes, lr, stage1_minutes=55.0):
     f = FOLDS[fold]
     models = fold_models(base, runs, f.get("scratch", False))
     common = [sys.executable, "-m", "training.train_all", "--runs", runs, "--out", models,
@@ -263,7 +263,7 @@ def main(argv=None):
     ap.add_argument("--runs", default="/root/cephtrace-runs/folds", help="checkpoints, logs and model folders")
     ap.add_argument("--minutes", type=float, default=45.0, help="training minutes of each Stage 2 member "
                     "(or of the extended model)")
-    ap.add_argument("--stage1-minutes", type=float, default=40.0,
+    ap.add_argument("--stage1-minutes", type=float, default=55.0,
                     help="fold train: Stage 1's training minutes (alone, before the members)")
     ap.add_argument("--lr", type=float, default=FINE_TUNE_LR, help="peak learning rate of the fine-tune (Adam)")
     ap.add_argument("--score-only", action="store_true")

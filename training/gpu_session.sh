@@ -21,7 +21,7 @@
 #   models/isbi2015-protocol, and the default's held-out estimate from training/folds.py.
 # fold-train MINUTES: training/folds.py's fold train (001-150 held out) on the GPU: Stage 1 and
 #   both Stage 2 members from scratch on 151-400 less 173/283, selected on 291-300 (the CPU
-#   manages about 40 + 42 minutes of it in a session). Then, here: copy $OUT's models/stage1 and
+#   managed 55 + 48 minutes of it in a session). Then, here: copy $OUT's models/stage1 and
 #   models/stage2 into <runs>/train/models/ and run `python3 -m training.folds --fold train
 #   --score-only`, then `--kfold`.
 set -euo pipefail
