@@ -6,7 +6,7 @@ full network run per patch. The student is the same refine network, started from
 members' mean heatmaps (w) on the same augmented patch, every channel (refine.train(teachers=...)).
 It is taken at the end of its schedule: the validation proxy on 141-150 (refine from the truth +
 2 mm) does not see the ensemble's gain, so it rates any move towards the ensemble as a loss
-(training/README, sessions 13 and 15).
+(training/README, session 13).
 
   /usr/bin/python3 -m training.distil --base models/isbi2015-protocol --train-ids 1-140 --runs R
   /usr/bin/python3 -m training.distil --base models --train-ids 1-140,151-400 --runs R2
@@ -38,7 +38,8 @@ def members(base):
 
 
 def train(base, train_ids, runs, minutes, threads, workers):
-    if len(members(base)) < 2 or not all(os.path.exists(m) for m in members(base)):
+    teachers = members(base)
+    if len(teachers) < 2 or not all(os.path.exists(m) for m in teachers):
         raise SystemExit("[distil] %s/stage2 holds no ensemble to distil (refine.onnx, refine_2.onnx, ...)" % base)
     out = os.path.join(runs, "export")
     os.makedirs(os.path.join(out, "stage2"), exist_ok=True)
@@ -46,7 +47,7 @@ def train(base, train_ids, runs, minutes, threads, workers):
            "--threads", str(threads), "--workers", str(workers), "--train-ids", train_ids,
            "--refine-member", str(STUDENT_MEMBER), "--refine-augment", "strong",
            "--refine-lr", str(LEARNING_RATE), "--refine-minutes", str(minutes), "--init-from", base,
-           "--refine-teachers", ",".join(members(base)), "--refine-teacher-weight", str(TEACHER_WEIGHT)]
+           "--refine-teachers", ",".join(teachers), "--refine-teacher-weight", str(TEACHER_WEIGHT)]
     with open(os.path.join(runs, "distil.log"), "a") as log:
         print("[distil] %s (log %s)" % (" ".join(cmd[1:]), log.name), flush=True)
         if subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT).returncode != 0:
@@ -80,7 +81,7 @@ def main(argv=None):
                          "1-140,151-400 for the shipped default)")
     ap.add_argument("--runs", required=True, help="checkpoints, log and the student folder (<runs>/models)")
     ap.add_argument("--minutes", type=float, default=80.0,
-                    help="training budget (session 15: 80 min on the 2-core CPU, ~1300 steps of 24 "
+                    help="training budget (session 15: 80 min on the 2-core CPU made 1242 steps of 24 "
                          "with a second distillation beside it)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=1, help="sample-making processes")
