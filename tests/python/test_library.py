@@ -13,20 +13,22 @@ from conftest import MODELS
 
 
 def test_analyze_a_result_its_dict_and_its_file(jpg_result, tmp_path):
-    report = cephtrace.analyze(jpg_result)
+    # Which of the sample's points are rated "low" (and so left out by default) depends on the
+    # shipped models' calibration; this test is about the plumbing, so it lets them all in.
+    report = cephtrace.analyze(jpg_result, allow_low_confidence=True)
     d = report.to_dict()
     assert math.isfinite(report["ANB"]) and report["ANB"] == d["measurements"]["ANB"]["value"]
     assert "ANB" in str(report)  # the table
     file = tmp_path / "result.json"
     file.write_text(jpg_result.to_json())
-    assert cephtrace.analyze(jpg_result.to_dict()).to_dict() == d
-    assert cephtrace.analyze(file).to_dict() == d
+    assert cephtrace.analyze(jpg_result.to_dict(), allow_low_confidence=True).to_dict() == d
+    assert cephtrace.analyze(file, allow_low_confidence=True).to_dict() == d
     # A known pixel spacing gives lengths in mm.
     assert cephtrace.analyze(jpg_result, pixel_spacing_mm=0.1).length_unit == "mm"
     with pytest.raises(KeyError, match="no measurement named 'XYZ'"):
         report["XYZ"]
     # analyses= chooses what is reported, in clinical order; an unknown one is a ValueError.
-    chosen = cephtrace.analyze(jpg_result, analyses=["wits", "steiner"]).to_dict()
+    chosen = cephtrace.analyze(jpg_result, analyses=["wits", "steiner"], allow_low_confidence=True).to_dict()
     kinds = {m["analysis"] for m in list(chosen["measurements"].values()) + list(chosen["not_available"].values())}
     assert kinds <= {"Steiner", "Wits"} and "Steiner" in kinds
     assert next(iter(chosen["measurements"])) == "SNA"
