@@ -231,6 +231,11 @@ void add_model_options(CLI::App* cmd, ModelArgs& a, const std::string& group) {
                 "than 25 mm from where the rest of the head puts it is decoded again within that "
                 "radius and reported \"relocated\" with low confidence)")
       ->group(group);
+  cmd->add_option("--extended-repass-min-move", a.extended_repass_min_move,
+                  "Extended landmarks: the second pass refines again only those that the first "
+                  "moved at least this far (refinement-grid pixels, about 0.21 mm on ISBI films); "
+                  "0 = all of them (the accuracy of each value: docs/benchmark.md)")
+      ->capture_default_str()->check(CLI::Range(0.0, double(constants::kRefinePatch)))->group(group);
   cmd->add_flag("--no-extended", a.no_extended,
                 "Report the 25 canonical landmarks only (by default, when the model folder has "
                 "extended/refine_extended.onnx, the 14 extended landmarks follow them: D, Cm, Ptm, "
@@ -247,6 +252,7 @@ PredictorOptions predictor_options(const ModelArgs& a) {
   o.decoder = a.decoder == "dark" ? Decoder::Dark : Decoder::Reference;
   o.refine_passes = a.refine_passes;
   o.refine_share_radius = a.refine_share_radius;
+  o.extended_repass_min_move = a.extended_repass_min_move;
   o.verify_models = !a.no_verify;
   o.framing = !a.no_framing;
   o.anatomy_gate = !a.no_anatomy_gate;

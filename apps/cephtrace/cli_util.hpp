@@ -62,6 +62,7 @@ struct ModelArgs {
   std::string decoder = "reference";
   int refine_passes = constants::kRefinePasses;
   double refine_share_radius = constants::kRefineShareRadius;
+  double extended_repass_min_move = constants::kExtendedRepassMinMove;
   int threads = 0;
   bool strict = false, gpu = false, no_framing = false, no_anatomy_gate = false, no_extended = false,
        no_verify = false;

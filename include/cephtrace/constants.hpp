@@ -119,6 +119,13 @@ inline constexpr int kRefinePasses = 1;
 // (`python3 -m training.extended --val-study`): 2 passes 1.73 mm against 1 pass 1.88 mm; a
 // peak below 0.35 marks 10 % of the points, with 2.88 mm MRE against 1.60 mm for the rest.
 inline constexpr int kExtendedPasses = 2;
+// The extended model's second pass refines again only the landmarks that its first pass moved
+// at least 16 refinement-grid pixels (about 3.4 mm; PredictorOptions::extended_repass_min_move):
+// a landmark that moved less was already near its patch's centre. On the training images
+// 101-150 with CL-2023 labels (27 films, protocol models; `bash tools/extended_repass.sh`):
+// extended 14 MRE 1.781 mm (all again) -> 1.788 mm, the extended step 377 -> 231 ms; one pass
+// for all (128) 1.839 mm, 187 ms.
+inline constexpr double kExtendedRepassMinMove = 16.0;
 inline constexpr double kExtendedMediumPeak = 0.35;
 
 // glibc malloc settings of keep_freed_memory() (predictor.hpp): allocations up to the mmap

@@ -67,6 +67,10 @@ struct PredictorOptions {
   // points) when extended/refine_extended.onnx is in model_dir (ours): they follow the 25 in
   // the result, indices 25..38. Off, or without the file: the 25 only.
   bool extended = true;
+  // The extended model's second pass refines again only the landmarks that its first pass
+  // moved at least this far (refinement-grid pixels, ~0.21 mm on ISBI): the others' patch
+  // would be cut about where it was. 0: all of them.
+  double extended_repass_min_move = constants::kExtendedRepassMinMove;
   // The constructor calls keep_freed_memory() (below; process-wide, like `threads`).
   bool keep_freed_memory = true;
 };

@@ -560,7 +560,7 @@ struct Predictor::Impl {
     const auto refined = refine_landmarks(refine, grid, start,
                                           options.decoder, options.refine_passes,
                                           constants::kRefinePatchesPerForward, options.refine_share_radius,
-                                          /*parallel_models=*/cv::getNumThreads() > 1);
+                                          /*repass_min_move=*/0, /*parallel_models=*/cv::getNumThreads() > 1);
     for (int i = 0; i < kNumLandmarks; ++i) {
       auto& lm = result.landmarks[i];
       lm.refinement = LandmarkPrediction::Refinement{lm.x, lm.y, refined[i].peak, refined[i].applied,
@@ -587,7 +587,9 @@ struct Predictor::Impl {
       start[e] = *p;
     }
     const auto refined = refine_landmarks({&*extended, 1}, grid, start,
-                                          options.decoder, constants::kExtendedPasses);
+                                          options.decoder, constants::kExtendedPasses,
+                                          constants::kRefinePatchesPerForward, /*share_radius=*/0,
+                                          options.extended_repass_min_move);
     for (int e = 0; e < kNumExtended; ++e) {
       LandmarkPrediction lm;
       lm.index = kNumLandmarks + e;
@@ -634,6 +636,8 @@ Predictor::Predictor(PredictorOptions options) : impl_(std::make_unique<Impl>())
         impl_->options.refine_share_radius <= constants::kRefinePatch / 2))
     throw std::invalid_argument("refine_share_radius must be 0 to " +
                                 std::to_string(constants::kRefinePatch / 2) + " grid pixels");
+  if (!(impl_->options.extended_repass_min_move >= 0))
+    throw std::invalid_argument("extended_repass_min_move must not be negative");
   // Process-wide (see PredictorOptions::threads): set only when asked, so that 0 does not
   // undo what the application or another Predictor chose.
   if (impl_->options.threads > 0) cv::setNumThreads(impl_->options.threads);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <future>
+#include <numeric>
 #include <stdexcept>
 #include <vector>
 
@@ -87,7 +88,7 @@ PatchPlan plan_patches(std::span<const cv::Point2d> positions, double share_radi
 std::vector<RefinedLandmark> refine_landmarks(std::span<OnnxModel> models, const RefineGrid& grid,
                                               std::span<const cv::Point2d> start, Decoder decoder,
                                               int passes, int patches_per_forward, double share_radius,
-                                              bool parallel_models) {
+                                              double repass_min_move, bool parallel_models) {
   const int count_all = static_cast<int>(start.size());
   if (models.empty()) throw std::invalid_argument("refine_landmarks: no refinement model");
   if (count_all < 1) throw std::invalid_argument("refine_landmarks: no landmark to refine");
@@ -101,9 +102,15 @@ std::vector<RefinedLandmark> refine_landmarks(std::span<OnnxModel> models, const
   std::vector<std::vector<double>> member_peak(models.size(), std::vector<double>(count_all));
 
   if (share_radius < 0) throw std::invalid_argument("refine_landmarks: share_radius must not be negative");
+  if (!(repass_min_move >= 0)) throw std::invalid_argument("refine_landmarks: repass_min_move must not be negative");
   const double share = 1.0 / double(models.size());
-  for (int pass = 0; pass < std::max(1, passes); ++pass) {
-    const PatchPlan plan = plan_patches(current, share_radius);
+  std::vector<int> active(count_all);  // the landmarks this pass refines
+  std::iota(active.begin(), active.end(), 0);
+  for (int pass = 0; pass < std::max(1, passes) && !active.empty(); ++pass) {
+    const int count_active = static_cast<int>(active.size());
+    std::vector<cv::Point2d> at(count_active);
+    for (int j = 0; j < count_active; ++j) at[j] = current[active[j]];
+    const PatchPlan plan = plan_patches(at, share_radius);
     const int patch_count = static_cast<int>(plan.centres.size());
     const int sizes[] = {patch_count, 1, n, n};
     cv::Mat blob(4, sizes, CV_32F);
@@ -126,9 +133,9 @@ std::vector<RefinedLandmark> refine_landmarks(std::span<OnnxModel> models, const
                            shape_to_string(shape) + ", expected (" + std::to_string(count) + "," +
                            std::to_string(count_all) + ",64,64) float");
         if (!out.isContinuous()) out = out.clone();
-        for (int i = 0; i < count_all; ++i) {
+        for (int a = 0; a < count_active; ++a) {
           // Each landmark is read from its own channel of the patch cut for its group.
-          const int patch = plan.patch_of[i], j = patch - first;
+          const int i = active[a], patch = plan.patch_of[a], j = patch - first;
           if (j < 0 || j >= count) continue;
           const HeatmapPeak p = decode_heatmap(cv::Mat(hm, hm, CV_32F, out.ptr<float>(j, i)), decoder);
           member[m][i] = cv::Point2d(origins[patch].x + k::kRefineStride * p.x + 0.5,
@@ -147,19 +154,22 @@ std::vector<RefinedLandmark> refine_landmarks(std::span<OnnxModel> models, const
       others.push_back(std::async(std::launch::async, run_model, m));
     for (size_t m = 0; m < here; ++m) run_model(m);
     for (auto& f : others) f.get();
-    std::vector<cv::Point2d> sum(count_all);
-    std::fill(peaks.begin(), peaks.end(), 0.0);
-    for (size_t m = 0; m < models.size(); ++m)
-      for (int i = 0; i < count_all; ++i) {
-        sum[i] += member[m][i];
+    std::vector<int> moved_enough;
+    for (int i : active) {
+      cv::Point2d sum;
+      peaks[i] = 0;
+      for (size_t m = 0; m < models.size(); ++m) {
+        sum += member[m][i];
         peaks[i] += share * member_peak[m][i];
       }
-    for (int i = 0; i < count_all; ++i) {
-      current[i] = sum[i] * share;
+      const cv::Point2d before = current[i];
+      current[i] = sum * share;
       double sq = 0;
       for (const auto& positions : member) sq += share * std::pow(cv::norm(positions[i] - current[i]), 2);
       spread[i] = std::sqrt(sq);
+      if (cv::norm(current[i] - before) >= repass_min_move) moved_enough.push_back(i);
     }
+    active = std::move(moved_enough);
   }
 
   std::vector<RefinedLandmark> result(count_all);

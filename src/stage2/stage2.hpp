@@ -63,10 +63,14 @@ PatchPlan plan_patches(std::span<const cv::Point2d> positions, double share_radi
 // its channel: landmark i is read from channel i of the patch of its group (plan_patches with
 // `share_radius`, refinement-grid pixels; 0: a patch per landmark). `parallel_models`: the
 // models run side by side, one thread each (the same answer as one after another).
+// `repass_min_move` (refinement-grid pixels): a pass after the first refines again only the
+// landmarks that the pass before moved at least this far (the others' patch would be cut
+// about where it was); 0: every landmark in every pass.
 std::vector<RefinedLandmark> refine_landmarks(std::span<OnnxModel> models, const RefineGrid& grid,
                                               std::span<const cv::Point2d> start, Decoder decoder,
                                               int passes,
                                               int patches_per_forward = constants::kRefinePatchesPerForward,
-                                              double share_radius = 0, bool parallel_models = true);
+                                              double share_radius = 0, double repass_min_move = 0,
+                                              bool parallel_models = true);
 
 }  // namespace cephtrace

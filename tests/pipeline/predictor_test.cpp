@@ -82,6 +82,17 @@ TEST(Predictor, RefusesAShareRadiusOutsideThePatch) {
   EXPECT_NO_THROW(Predictor{o});
 }
 
+// So is the extended model's minimum move for a second pass.
+TEST(Predictor, RefusesANegativeExtendedRepassMove) {
+  auto o = options_for("models");
+  for (double v : {-1.0, std::nan("")}) {
+    o.extended_repass_min_move = v;
+    EXPECT_THROW(Predictor{o}, std::invalid_argument) << v;
+  }
+  o.extended_repass_min_move = 0;
+  EXPECT_NO_THROW(Predictor{o});
+}
+
 #if defined(__GLIBC__)
 // keep_freed_memory (the default): large buffers freed after a film stay in the process for
 // the next film instead of going back to the kernel (glibc's defaults would unmap or trim

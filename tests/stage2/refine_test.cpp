@@ -217,8 +217,8 @@ TEST(RefineLandmarks, ModelsSideBySideAnswerAsOneAfterAnother) {
   for (int i = 0; i < kNumLandmarks; ++i) start[i] = truth[i] + cv::Point2d(7 - i % 5, 4 + i % 3);
   std::vector<OnnxModel> pair = fixture_refine_pair();
   const RefineGrid grid = make_refine_grid(grey);
-  const auto serial = refine_landmarks(pair, grid, start, Decoder::Dark, 2, 5, 0, /*parallel_models=*/false);
-  const auto side_by_side = refine_landmarks(pair, grid, start, Decoder::Dark, 2, 5, 0, /*parallel_models=*/true);
+  const auto serial = refine_landmarks(pair, grid, start, Decoder::Dark, 2, 5, 0, 0, /*parallel_models=*/false);
+  const auto side_by_side = refine_landmarks(pair, grid, start, Decoder::Dark, 2, 5, 0, 0, /*parallel_models=*/true);
   for (int i = 0; i < kNumLandmarks; ++i) {
     EXPECT_EQ(side_by_side[i].position, serial[i].position) << i;
     EXPECT_EQ(side_by_side[i].peak, serial[i].peak) << i;
@@ -232,11 +232,43 @@ TEST(RefineLandmarks, ModelsSideBySideAnswerAsOneAfterAnother) {
   mismatched.push_back(OnnxModel::load(
       test::fixture_models_dir("models_extended") / extended_contract().relative_path, extended_contract()));
   try {
-    refine_landmarks(mismatched, grid, start, Decoder::Dark, 1, 5, 0, /*parallel_models=*/true);
+    refine_landmarks(mismatched, grid, start, Decoder::Dark, 1, 5, 0, 0, /*parallel_models=*/true);
     FAIL() << "expected ModelError";
   } catch (const ModelError& e) {
     EXPECT_NE(std::string(e.what()).find("refine_extended.onnx"), std::string::npos) << e.what();
   }
+}
+
+// A pass after the first refines only the landmarks that the pass before moved at least
+// repass_min_move: those keep their first-pass answer, the others get the second pass's.
+TEST(RefineLandmarks, ASecondPassOnlyForLandmarksTheFirstMovedFar) {
+  std::array<cv::Point2d, kNumLandmarks> truth, start;
+  const cv::Mat grey = blob_image(&truth);
+  // Even landmarks start on their blob, odd ones 50 px (about 26 grid px) away from it.
+  for (int i = 0; i < kNumLandmarks; ++i) start[i] = truth[i] + (i % 2 ? cv::Point2d(41, -29) : cv::Point2d(1, 0));
+  OnnxModel model = fixture_refine_model();
+  const RefineGrid grid = make_refine_grid(grey);
+  const auto one = refine_landmarks({&model, 1}, grid, start, Decoder::Dark, 1);
+  const auto two = refine_landmarks({&model, 1}, grid, start, Decoder::Dark, 2);
+  const double min_move = 10;
+  const auto selective = refine_landmarks({&model, 1}, grid, start, Decoder::Dark, 2, 5, 0, min_move);
+  int kept = 0, again = 0, changed_by_second = 0;
+  for (int i = 0; i < kNumLandmarks; ++i) {
+    if (one[i].moved_grid_px < min_move) {
+      ++kept;
+      EXPECT_EQ(selective[i].position, one[i].position) << i;
+      EXPECT_EQ(selective[i].peak, one[i].peak) << i;
+    } else {
+      ++again;
+      EXPECT_EQ(selective[i].position, two[i].position) << i;
+      EXPECT_EQ(selective[i].peak, two[i].peak) << i;
+      if (two[i].position != one[i].position) ++changed_by_second;
+    }
+  }
+  EXPECT_EQ(kept, 13);   // the even ones
+  EXPECT_EQ(again, 12);  // the odd ones
+  EXPECT_GT(changed_by_second, 0);  // else this test could not tell the passes apart
+  EXPECT_THROW(refine_landmarks({&model, 1}, grid, start, Decoder::Dark, 2, 5, 0, -1), std::invalid_argument);
 }
 
 TEST(RefineModel, WrongOutputShapeIsRefusedNamingTheFile) {
