@@ -33,7 +33,7 @@ cv::Point make_refine_patch(const cv::Mat& grid_grey, cv::Point2d centre, cv::Ma
 
 struct RefinedLandmark {
   cv::Point2d position;  // original pixels (of the image given to refine_landmarks)
-  double peak = 0;       // Stage 2 heatmap peak of the last pass (mean over the models)
+  double peak = 0;       // heatmap peak of the last pass that refined it (mean over the models)
   bool applied = false;  // false: peak too low, the start position was kept
   // How far Stage 2 moved the landmark, and how far apart the ensemble members put it (RMS
   // distance from their mean; 0 with one model), both in refinement-grid pixels of the last
