@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The extended model's selective second pass (`--extended-repass-min-move`,
 # constants::kExtendedRepassMinMove): the 14 extended landmarks' MRE against the CL-2023 labels
-# on the training images 101-150 that have them (27) with the protocol models (trained on 001-150, so the test
-# images stay out of the choice), with the median time of the extended step per film (one film
-# at a time on two threads: run it on an otherwise idle machine), for each value given.
+# on the training images 101-150 that have them (27 films) with the protocol models (trained on
+# 001-150, so the test images stay out of the choice), with the median time of the extended step
+# per film (one film at a time on two threads: run it on an otherwise idle machine), for each
+# value given.
 #   bash tools/extended_repass.sh [min-move ...]     (grid px; default: 0 4 8 12 16)
 # Environment: BUILD (default build), CEPHTRACE_ISBI_DIR (default ../shared/data/isbi2015),
 # IDS (default 101-150), MODELS (default models/isbi2015-protocol).
