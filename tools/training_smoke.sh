@@ -13,9 +13,11 @@ rm -rf "$out"
 cd "$root"
 export CEPH_DATA="$root/../shared/data/isbi2015"
 "$python" -m training.train_all --smoke --threads 2 --out "$out/models" --runs "$out/runs"
-# Distillation (issue 15: one Stage 2 network instead of two): the smoke's two members teach
-# a third for a few steps (`--refine-teachers`), exported beside the others.
+# Distillation (issue 15: one Stage 2 network instead of two, then a narrower one): the smoke's
+# two members teach a third, narrower network for a few steps (`--refine-teachers`,
+# `--refine-width`), exported beside the others.
 "$python" -m training.train_all --smoke --threads 2 --only refine --refine-member 3 \
   --refine-teachers "$out/models/stage2/refine.onnx,$out/models/stage2/refine_2.onnx" \
+  --refine-width 8,16,32,64,64 \
   --out "$out/distilled" --runs "$out/runs"
 test -s "$out/distilled/stage2/refine_3.onnx"

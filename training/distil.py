@@ -29,6 +29,7 @@ STUDENT_MEMBER = 2       # the member the student starts from, and whose checkpo
 TEACHER_WEIGHT = 0.8
 LEARNING_RATE = 1e-4     # peak; fine-tuning from the member (folds.FINE_TUNE_LR is for fine-tunes
                          # on new images, which the distillation target moves far less)
+SCRATCH_LEARNING_RATE = 2e-3  # peak for a narrower student, which starts from scratch (refine.train's)
 
 
 def members(base):
@@ -37,17 +38,20 @@ def members(base):
     return [os.path.join(base, "stage2", "refine.onnx")] + found
 
 
-def train(base, train_ids, runs, minutes, threads, workers):
-    teachers = members(base)
-    if len(teachers) < 2 or not all(os.path.exists(m) for m in teachers):
+def train(base, train_ids, runs, minutes, threads, workers, width=None):
+    teachers = [m for m in members(base) if os.path.exists(m)]
+    if len(teachers) < (1 if width else 2):
         raise SystemExit("[distil] %s/stage2 holds no ensemble to distil (refine.onnx, refine_2.onnx, ...)" % base)
     out = os.path.join(runs, "export")
     os.makedirs(os.path.join(out, "stage2"), exist_ok=True)
     cmd = [sys.executable, "-m", "training.train_all", "--only", "refine", "--runs", runs, "--out", out,
            "--threads", str(threads), "--workers", str(workers), "--train-ids", train_ids,
-           "--refine-member", str(STUDENT_MEMBER), "--refine-augment", "strong",
-           "--refine-lr", str(LEARNING_RATE), "--refine-minutes", str(minutes), "--init-from", base,
+           "--refine-member", str(STUDENT_MEMBER), "--refine-augment", "strong", "--refine-minutes", str(minutes),
            "--refine-teachers", ",".join(teachers), "--refine-teacher-weight", str(TEACHER_WEIGHT)]
+    if width:  # a narrower network cannot start from a member's weights
+        cmd += ["--refine-width", width, "--refine-lr", str(SCRATCH_LEARNING_RATE)]
+    else:
+        cmd += ["--refine-lr", str(LEARNING_RATE), "--init-from", base]
     with open(os.path.join(runs, "distil.log"), "a") as log:
         print("[distil] %s (log %s)" % (" ".join(cmd[1:]), log.name), flush=True)
         if subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT).returncode != 0:
@@ -85,11 +89,14 @@ def main(argv=None):
                          "with a second distillation beside it)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=1, help="sample-making processes")
+    ap.add_argument("--width", default=None,
+                    help="a narrower student, e.g. 8,16,32,64,64 (refine.WIDTH's channels at 128/64/32/16/8 px; "
+                         "trained from scratch, peak lr %g); its teacher may be one network" % SCRATCH_LEARNING_RATE)
     ap.add_argument("--export-only", action="store_true", help="skip training: export the last checkpoint")
     a = ap.parse_args(argv)
     os.makedirs(a.runs, exist_ok=True)
     if not a.export_only:
-        train(a.base, a.train_ids, a.runs, a.minutes, a.threads, a.workers)
+        train(a.base, a.train_ids, a.runs, a.minutes, a.threads, a.workers, a.width)
     folder = student_folder(a.base, export_student(a.runs), os.path.join(a.runs, "models"))
     print("[distil] %s: the base with the student as its only Stage 2 network; refit its "
           "stage2/confidence.json (tools/calibrate_confidence.py) before shipping it" % folder, flush=True)

@@ -59,10 +59,16 @@ def crop_integer(img, cx, cy):
 
 
 # ------------------------------------------------------------------ network
+# Channels at 128, 64, 32, 16 and 8 px: the members' and the extended model's. Stage 2 could
+# use a student at a third of the compute, (8, 16, 32, 64, 64): 25 patches in 144
+# against 372 ms in cv2.dnn on 2 cores (tools/refine_width_speed.py; training/README.md, session 18).
+WIDTH = (16, 32, 64, 96, 96)
+
+
 class RefineNet(nn.Module):
     """Small U-Net: 128 -> 8 for context (a 64-px receptive field ring), back up to 64."""
 
-    def __init__(self, w=(16, 32, 64, 96, 96), nout=NLM):
+    def __init__(self, w=WIDTH, nout=NLM):
         super().__init__()
         self.e0 = nn.Sequential(cbr(1, w[0]), cbr(w[0], w[0]))                 # 128
         self.e1 = nn.Sequential(cbr(w[0], w[1], 3, 2), Basic(w[1]))            # 64
@@ -266,7 +272,7 @@ def member_files(member):
 
 def train(runs, out_models, minutes=60.0, bs=24, lr=2e-3, resume=True, smoke=False, seed=0,
           export_every_min=15.0, device="cpu", workers=0, eval_every_s=240.0, strong=False, member=1,
-          train_ids=None, val_ids=None, init=None, teachers=None, teacher_weight=0.5):
+          train_ids=None, val_ids=None, init=None, teachers=None, teacher_weight=0.5, width=WIDTH):
     """eval_every_s: seconds of training between validations (and best-checkpoint saves).
     member: which ensemble member this run trains (its own checkpoints and ONNX file).
     train_ids / val_ids: image ids (default 1-140 / 141-150). init: an exported refine ONNX
@@ -274,18 +280,19 @@ def train(runs, out_models, minutes=60.0, bs=24, lr=2e-3, resume=True, smoke=Fal
     teachers: exported refine ONNX files (the ensemble members) to distil into this one
     network: its target is (1 - teacher_weight) x the labels' Gaussians + teacher_weight x the
     members' mean heatmaps on the same patch, every channel (issue 15: one member instead
-    of two halves Stage 2's time)."""
+    of two halves Stage 2's time). width: RefineNet's channels (WIDTH, or a narrower student's,
+    which starts from scratch: init must be None)."""
     torch.manual_seed(seed); np.random.seed(seed); random.seed(seed)
     device = torch.device(device)
     os.makedirs(runs, exist_ok=True)
     stem, _ = member_files(member)
     ck_last = os.path.join(runs, stem + "_last.pt")
     ck_best = os.path.join(runs, stem + "_best.pt")
-    model = RefineNet().to(device)
-    print("[refine] params %.3fM" % (sum(p.numel() for p in model.parameters()) / 1e6), flush=True)
+    model = RefineNet(width).to(device)
+    print("[refine] width %s, params %.3fM" % (tuple(width), sum(p.numel() for p in model.parameters()) / 1e6), flush=True)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     st = {"elapsed": 0.0, "step": 0, "samples": 0, "best": 1e9, "last_export": 0.0, "last_eval": 0.0,
-          "init": init}
+          "init": init, "width": list(width)}
     if init:
         print("[refine] starting from %s (%d Conv layers)" % (init, init_from_onnx(model, init, torch.zeros(2, 1, PATCH, PATCH))), flush=True)
     if resume and os.path.exists(ck_last) and not smoke:
@@ -303,7 +310,7 @@ def train(runs, out_models, minutes=60.0, bs=24, lr=2e-3, resume=True, smoke=Fal
     if init and st["step"] == 0 and not smoke:
         # A fine-tune must beat where it starts: the starting weights are the first best.
         st["best"], mre0 = evaluate(model, va)
-        torch.save({"model": model.state_dict(), "val_mre": st["best"], "step": 0}, ck_best)
+        torch.save({"model": model.state_dict(), "val_mre": st["best"], "step": 0, "width": list(width)}, ck_best)
         print("[refine] starting weights: val MRE %.3f mm (from %.3f)" % (st["best"], mre0), flush=True)
     model.train()
 
@@ -325,7 +332,7 @@ def train(runs, out_models, minutes=60.0, bs=24, lr=2e-3, resume=True, smoke=Fal
               (st["step"], loss, cur, st["elapsed"] / 60, minutes, mre, mre0, min(mre, st["best"])), flush=True)
         if mre < st["best"] or smoke:
             st["best"] = mre
-            torch.save({"model": model.state_dict(), "val_mre": mre, "step": st["step"]}, ck_best)
+            torch.save({"model": model.state_dict(), "val_mre": mre, "step": st["step"], "width": list(width)}, ck_best)
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": st}, ck_last)
         if done or st["elapsed"] - st["last_export"] >= export_every_min * 60:
             st["last_export"] = st["elapsed"]
@@ -342,9 +349,21 @@ def train(runs, out_models, minutes=60.0, bs=24, lr=2e-3, resume=True, smoke=Fal
     return st
 
 
+def width_of(path):
+    """The channel widths of an exported RefineNet file (its Conv nodes in graph order: e0 2,
+    e1 3, e2 3, e3 3, e4 5, d3, d2, d1 2, out)."""
+    import onnx
+    g = onnx.load(path).graph
+    shapes = {t.name: tuple(t.dims) for t in g.initializer}
+    out = [shapes[n.input[1]][0] for n in g.node if n.op_type == "Conv"]
+    if len(out) != 21:
+        raise RuntimeError("%s: %d Conv nodes, a RefineNet has 21" % (path, len(out)))
+    return out[0], out[2], out[5], out[8], out[11]
+
+
 def load_exported(path, device="cpu"):
     """An exported refine file as a frozen PyTorch network (a distillation teacher, a replay)."""
-    net = RefineNet()
+    net = RefineNet(width_of(path))
     init_from_onnx(net, path, torch.zeros(2, 1, PATCH, PATCH))
     for p in net.parameters():
         p.requires_grad_(False)
@@ -371,7 +390,8 @@ def export_best(runs, out_models, case=None, member=1, checkpoint="best"):
     stem, onnx_name = member_files(member)
     ck = load_checkpoint(os.path.join(runs, "%s_%s.pt" % (stem, checkpoint)))
     step = ck["step"] if "step" in ck else ck["state"]["step"]
-    model = RefineNet()
+    width = ck.get("width") or ck.get("state", {}).get("width") or WIDTH
+    model = RefineNet(width)
     model.load_state_dict(ck["model"]); model.eval()
     if case is None:
         case = load_cases([141], verbose=False)[0]

@@ -53,6 +53,9 @@ def main(argv=None):
                          "network (e.g. a folder's stage2/refine.onnx,stage2/refine_2.onnx)")
     ap.add_argument("--refine-teacher-weight", type=float, default=0.5,
                     help="share of the teachers' heatmaps in the distillation target (the rest: the labels)")
+    ap.add_argument("--refine-width", default=None,
+                    help="the refine network's channels at 128/64/32/16/8 px, e.g. 8,16,32,64,64 (a narrower "
+                         "student, trained from scratch; default refine.WIDTH, the shipped networks')")
     ap.add_argument("--refine-member", type=int, default=1,
                     help="the member the refine step trains/exports: 1 = stage2/refine.onnx, "
                          "n = stage2/refine_n.onnx (checkpoints refine<n>_*.pt)")
@@ -145,7 +148,9 @@ def main(argv=None):
                          member=a.refine_member,
                          init=init("stage2/" + refine.member_files(a.refine_member)[1]),
                          teachers=a.refine_teachers.split(",") if a.refine_teachers else None,
-                         teacher_weight=a.refine_teacher_weight, **ids)
+                         teacher_weight=a.refine_teacher_weight,
+                         width=tuple(int(c) for c in a.refine_width.split(",")) if a.refine_width else refine.WIDTH,
+                         **ids)
     if "refine2" in only:
         # The shipped second member: an independently trained model with strong augmentation;
         # the engine averages the two (one pass, 141-150: 1.21 mm vs 1.32 for member 1 alone).
@@ -178,17 +183,18 @@ def check_fine_tune_start(out, only, refine_member=1):
     import cv2
     import numpy as np
     from .export import init_from_onnx
-    from .refine import RefineNet, member_files
+    from .refine import RefineNet, member_files, width_of
     from .stage1 import Stage1Net
     rng = np.random.default_rng(3)
     files = []
     if "stage1" in only:
-        files.append(("stage1/v4_stage1.onnx", lambda: Stage1Net(16), (1, 28, 512, 512)))
+        files.append(("stage1/v4_stage1.onnx", lambda path: Stage1Net(16), (1, 28, 512, 512)))
     if "refine" in only:
-        files.append(("stage2/" + member_files(refine_member)[1], RefineNet, (2, 1, 128, 128)))
+        files.append(("stage2/" + member_files(refine_member)[1], lambda path: RefineNet(width_of(path)),
+                      (2, 1, 128, 128)))
     for rel, make, shape in files:
         path = os.path.join(out, rel)
-        model = make()
+        model = make(path)
         init_from_onnx(model, path, torch.zeros(shape))
         x = rng.random(shape, dtype=np.float32)
         net = cv2.dnn.readNetFromONNX(path)
