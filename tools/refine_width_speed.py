@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from training.common import parse_width  # noqa: E402
 from training.export import export_onnx  # noqa: E402
 from training.refine import NLM, PATCH, WIDTH, RefineNet  # noqa: E402
 
@@ -27,11 +28,11 @@ CANDIDATES = [WIDTH, (16, 24, 48, 64, 64), (8, 24, 48, 96, 96), (16, 16, 32, 64,
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("widths", nargs="*", help="e.g. 8,16,32,64,64")
+    ap.add_argument("widths", nargs="*", type=parse_width, help="e.g. 8,16,32,64,64")
     ap.add_argument("--threads", type=int, default=2, help="OpenCV threads")
     ap.add_argument("--runs", type=int, default=8, help="forwards per width; the first 2 are warm-up")
     a = ap.parse_args()
-    widths = [tuple(int(c) for c in w.split(",")) for w in a.widths] or CANDIDATES
+    widths = a.widths or CANDIDATES
     cv2.setNumThreads(a.threads)
     x = np.random.default_rng(0).standard_normal((NLM, 1, PATCH, PATCH)).astype(np.float32)
     print("| widths at 128 / 64 / 32 / 16 / 8 px | parameters | %d patches, median ms |" % NLM)

@@ -4,6 +4,7 @@ All coordinates returned by this module are in the LEFT-facing (mirrored) frame
 of the ORIGINAL image: x' = W - 1 - x, y unchanged (the C++ engine runs all
 models on the left-facing view).  Missing landmarks are NaN.
 """
+import argparse
 import csv
 import hashlib
 import os
@@ -35,6 +36,18 @@ def parse_ids(text):
         a, _, b = part.partition("-")
         out += list(range(int(a), int(b or a) + 1))
     return out
+
+
+def parse_width(text):
+    """A refine network's channels at 128/64/32/16/8 px from "8,16,32,64,64" (an argparse type:
+    a bad value is refused with this message before anything runs)."""
+    try:
+        width = tuple(int(c) for c in text.split(","))
+    except ValueError:
+        width = ()
+    if len(width) != 5 or min(width) < 1:
+        raise argparse.ArgumentTypeError("%r: expected 5 positive channel counts (128/64/32/16/8 px), e.g. 8,16,32,64,64" % text)
+    return width
 
 
 TRAIN_IDS = list(range(1, 141))

@@ -23,7 +23,7 @@ import shutil
 import subprocess
 import sys
 
-from .common import MANIFEST, PROTOCOL_SUBDIR, write_manifest
+from .common import MANIFEST, PROTOCOL_SUBDIR, parse_width, write_manifest
 
 STUDENT_MEMBER = 2       # the member the student starts from, and whose checkpoints it writes
 TEACHER_WEIGHT = 0.8
@@ -89,14 +89,15 @@ def main(argv=None):
                          "with a second distillation beside it)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=1, help="sample-making processes")
-    ap.add_argument("--width", default=None,
+    ap.add_argument("--width", default=None, type=parse_width,
                     help="a narrower student, e.g. 8,16,32,64,64 (refine.WIDTH's channels at 128/64/32/16/8 px; "
                          "trained from scratch, peak lr %g); its teacher may be one network" % SCRATCH_LEARNING_RATE)
     ap.add_argument("--export-only", action="store_true", help="skip training: export the last checkpoint")
     a = ap.parse_args(argv)
     os.makedirs(a.runs, exist_ok=True)
     if not a.export_only:
-        train(a.base, a.train_ids, a.runs, a.minutes, a.threads, a.workers, a.width)
+        train(a.base, a.train_ids, a.runs, a.minutes, a.threads, a.workers,
+              ",".join(map(str, a.width)) if a.width else None)
     folder = student_folder(a.base, export_student(a.runs), os.path.join(a.runs, "models"))
     print("[distil] %s: the base with the student as its only Stage 2 network; refit its "
           "stage2/confidence.json (tools/calibrate_confidence.py) before shipping it" % folder, flush=True)

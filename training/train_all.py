@@ -16,6 +16,8 @@ import time
 
 import torch
 
+from .common import parse_width
+
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
@@ -53,7 +55,7 @@ def main(argv=None):
                          "network (e.g. a folder's stage2/refine.onnx,stage2/refine_2.onnx)")
     ap.add_argument("--refine-teacher-weight", type=float, default=0.5,
                     help="share of the teachers' heatmaps in the distillation target (the rest: the labels)")
-    ap.add_argument("--refine-width", default=None,
+    ap.add_argument("--refine-width", default=None, type=parse_width,
                     help="the refine network's channels at 128/64/32/16/8 px, e.g. 8,16,32,64,64 (a narrower "
                          "student, trained from scratch; default refine.WIDTH, the shipped networks')")
     ap.add_argument("--refine-member", type=int, default=1,
@@ -149,7 +151,7 @@ def main(argv=None):
                          init=init("stage2/" + refine.member_files(a.refine_member)[1]),
                          teachers=a.refine_teachers.split(",") if a.refine_teachers else None,
                          teacher_weight=a.refine_teacher_weight,
-                         width=tuple(int(c) for c in a.refine_width.split(",")) if a.refine_width else refine.WIDTH,
+                         width=a.refine_width or refine.WIDTH,
                          **ids)
     if "refine2" in only:
         # The shipped second member: an independently trained model with strong augmentation;

@@ -49,3 +49,12 @@ def test_a_narrower_student_starts_from_scratch_with_one_teacher(tmp_path, monke
     # Without a width the student is a member fine-tuned: a single network is no ensemble.
     with pytest.raises(SystemExit, match="no ensemble"):
         distil.train(str(base), "1-140", str(tmp_path / "runs"), 1, 1, 0)
+
+
+def test_a_width_is_five_positive_channel_counts():
+    import argparse
+    from training.common import parse_width
+    assert parse_width("8,16,32,64,64") == NARROW
+    for bad in ("8,16,32,64", "8,16,32,64,0", "8,16,x,64,64", ""):
+        with pytest.raises(argparse.ArgumentTypeError, match="expected 5 positive channel counts"):
+            parse_width(bad)
