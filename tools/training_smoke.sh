@@ -21,3 +21,9 @@ export CEPH_DATA="$root/../shared/data/isbi2015"
   --refine-width 8,16,32,64,64 \
   --out "$out/distilled" --runs "$out/runs"
 test -s "$out/distilled/stage2/refine_3.onnx"
+# The extended model distilled the same way into a narrower network.
+"$python" -m training.train_all --smoke --threads 2 --only extended \
+  --extended-teacher "$out/models/extended/refine_extended.onnx" --extended-width 8,16,32,64,64 \
+  --out "$out/distilled" --runs "$out/runs_narrow"
+"$python" -c "import sys; from training.refine import width_of; w = width_of(sys.argv[1]); \
+assert w == (8, 16, 32, 64, 64), w" "$out/distilled/extended/refine_extended.onnx"

@@ -22,6 +22,11 @@ The shipped default's model is that one fine-tuned on every labelled image but 1
     /usr/bin/python3 -m training.extended --export-only --runs /root/cephtrace-runs --out models
     /usr/bin/python3 -m training.extended --train-ids 1-140,151-400 --init-from models/isbi2015-protocol \
         --lr 2e-5 --minutes 45 --runs R --out R/models && ... --export-only --checkpoint last
+
+A narrower network (issue 15: the extended model costs as much as Stage 2 did) trains from
+scratch with `--width 8,16,32,64,64`, taught by a folder's shipped model (`--teacher <folder>`:
+target 0.8 x its heatmaps + 0.2 x the labels' Gaussians, as training.distil does for Stage 2);
+a fine-tune (`--init-from`) keeps its starting file's widths.
 """
 import argparse
 import os
@@ -46,6 +51,7 @@ NEXT = len(EXTENDED_14)
 BASIS = 8            # canonical landmarks each start is fitted to
 PASSES = 2
 NOT_IN_BASIS = {"Pm"}  # derived by a rule, not annotated
+TEACHER_WEIGHT = 0.8   # as training.distil's
 
 
 load_extended = C.load_extended
@@ -156,17 +162,23 @@ class _Samples:
 
 
 def train(runs, out_models, minutes=70.0, bs=24, lr=2e-3, resume=True, seed=0, eval_every_s=300.0,
-          smoke=False, train_ids=None, init=None):
+          smoke=False, train_ids=None, init=None, width=R.WIDTH, teacher=None, teacher_weight=TEACHER_WEIGHT):
     """smoke: three steps on two images, validated and exported (train_all --smoke).
     train_ids: images to fit (default 1-140; those without CL-2023 labels are skipped).
-    init: an exported refine_extended.onnx to start from (fine-tuning; its BatchNorms stay frozen)."""
+    init: an exported refine_extended.onnx to start from (fine-tuning; its BatchNorms stay frozen;
+    the network takes its widths). width: the channels of a network trained from scratch.
+    teacher: an exported refine_extended.onnx whose heatmaps make teacher_weight of the target."""
     torch.manual_seed(seed); np.random.seed(seed); random.seed(seed)
     device = torch.device("cpu")
     os.makedirs(runs, exist_ok=True)
     ck_last, ck_best = os.path.join(runs, "extended_last.pt"), os.path.join(runs, "extended_best.pt")
-    model = R.RefineNet(nout=NEXT)
+    if init:
+        width = R.width_of(init)
+    model = R.RefineNet(width, nout=NEXT)
+    print("[extended] width %s, params %.3fM" % (tuple(width), sum(p.numel() for p in model.parameters()) / 1e6), flush=True)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    st = {"elapsed": 0.0, "step": 0, "samples": 0, "best": 1e9, "last_eval": 0.0, "init": init}
+    st = {"elapsed": 0.0, "step": 0, "samples": 0, "best": 1e9, "last_eval": 0.0, "init": init,
+          "width": list(width)}
     if init:
         print("[extended] starting from %s (%d Conv layers)" % (
             init, init_from_onnx(model, init, torch.zeros(2, 1, R.PATCH, R.PATCH))), flush=True)
@@ -176,6 +188,7 @@ def train(runs, out_models, minutes=70.0, bs=24, lr=2e-3, resume=True, seed=0, e
         if st.get("init"):
             freeze_batchnorm(model)
         print("[extended] resumed at step %d, %.1f min, best %.3f mm" % (st["step"], st["elapsed"] / 60, st["best"]), flush=True)
+    teachers = [R.load_exported(teacher)] if teacher else []
     tpl = template()
     tpl = (tpl[0], tpl[1], basis_of(*tpl))
     tr = load_cases([1, 3] if smoke else train_ids or C.TRAIN_IDS)
@@ -184,14 +197,14 @@ def train(runs, out_models, minutes=70.0, bs=24, lr=2e-3, resume=True, seed=0, e
     if init and st["step"] == 0 and not smoke:
         # A fine-tune must beat where it starts: the starting weights are the first best.
         st["best"], mre0 = evaluate(model, va, tpl)
-        torch.save({"model": model.state_dict(), "val_mre": st["best"], "step": 0}, ck_best)
+        torch.save({"model": model.state_dict(), "val_mre": st["best"], "step": 0, "width": list(width)}, ck_best)
         print("[extended] starting weights: val MRE %.3f mm (start %.3f)" % (st["best"], mre0), flush=True)
     model.train()
 
     def batch_loss():
         x, y, m = R.to_network(*next(stream))
         st["samples"] += len(x)
-        return R.hm_loss(model(x), y, m)
+        return R.distillation_loss(model(x), x, y, m, teachers, teacher_weight)
 
     def validate(done, loss, cur):
         st["last_eval"] = st["elapsed"]
@@ -200,7 +213,7 @@ def train(runs, out_models, minutes=70.0, bs=24, lr=2e-3, resume=True, seed=0, e
               (st["step"], loss, cur, st["elapsed"] / 60, minutes, mre, mre0, min(mre, st["best"])), flush=True)
         if mre < st["best"] or smoke:
             st["best"] = mre
-            torch.save({"model": model.state_dict(), "val_mre": mre, "step": st["step"]}, ck_best)
+            torch.save({"model": model.state_dict(), "val_mre": mre, "step": st["step"], "width": list(width)}, ck_best)
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": st}, ck_last)
         if done:
             export_best(runs, out_models, va[0])
@@ -209,13 +222,18 @@ def train(runs, out_models, minutes=70.0, bs=24, lr=2e-3, resume=True, seed=0, e
         validate_now=lambda done: done or (not smoke and st["elapsed"] - st["last_eval"] >= eval_every_s))
 
 
+def load_run(runs, checkpoint="best"):
+    """A run's checkpoint ("best" or "last") as a network in eval mode, and its step."""
+    ck = load_checkpoint(os.path.join(runs, "extended_%s.pt" % checkpoint))
+    model = R.RefineNet(R.checkpoint_width(ck), nout=NEXT)
+    model.load_state_dict(ck["model"]); model.eval()
+    return model, (ck["step"] if "step" in ck else ck["state"]["step"])
+
+
 def export_best(runs, out_models, case=None, checkpoint="best"):
     """Exports a checkpoint: "best" (lowest single-draw validation MRE during training) or
     "last" (the end of the schedule)."""
-    ck = load_checkpoint(os.path.join(runs, "extended_%s.pt" % checkpoint))
-    step = ck["step"] if "step" in ck else ck["state"]["step"]
-    model = R.RefineNet(nout=NEXT)
-    model.load_state_dict(ck["model"]); model.eval()
+    model, step = load_run(runs, checkpoint)
     if case is None:
         case = load_cases([141])[0]
     ex = torch.from_numpy(np.stack([R.engine_patch(case.img, case.gpts[k])[0] for k in range(NEXT)]).astype(np.float32))
@@ -230,10 +248,7 @@ def val_study(runs, seeds=(7, 8, 9, 10, 11), checkpoint="best"):
     """On the held-out 141–150 (those with CL-2023 labels), from the true 25 + N(0, 1.5 mm)
     (several draws): MRE after 1 and 2 passes, and for the last pass's heatmap peak, how the
     error falls above and below each threshold (to set kExtendedMediumPeak)."""
-    ck = load_checkpoint(os.path.join(runs, "extended_%s.pt" % checkpoint))
-    model = R.RefineNet(nout=NEXT)
-    model.load_state_dict(ck["model"]); model.eval()
-    step = ck["step"] if "step" in ck else ck["state"]["step"]
+    model, step = load_run(runs, checkpoint)
     tpl = template()
     t25, t14 = tpl
     basis = basis_of(t25, t14)
@@ -282,7 +297,7 @@ def init_study():
         print("  %-10s %.2f mm" % (n, v))
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", default="/root/cephtrace-runs")
     ap.add_argument("--out", default="models")
@@ -292,6 +307,11 @@ def main():
                     help="images to fit, e.g. 1-140,151-400 (default 1-140; 141-150 always select)")
     ap.add_argument("--init-from", default=None,
                     help="a model folder whose extended/refine_extended.onnx to fine-tune")
+    ap.add_argument("--width", type=C.parse_width, default=R.WIDTH,
+                    help="channels at 128/64/32/16/8 px of a network trained from scratch, e.g. "
+                         "8,16,32,64,64 (default %s; a fine-tune keeps its file's)" % ",".join(map(str, R.WIDTH)))
+    ap.add_argument("--teacher", default=None,
+                    help="a model folder whose extended/refine_extended.onnx teaches (%.1f of the target)" % TEACHER_WEIGHT)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--no-resume", action="store_true")
     ap.add_argument("--export-only", action="store_true")
@@ -300,7 +320,7 @@ def main():
     ap.add_argument("--init-study", action="store_true")
     ap.add_argument("--val-study", action="store_true",
                     help="passes and peak thresholds on the held-out 141-150 (the best checkpoint)")
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
     if a.init_study:
@@ -312,10 +332,17 @@ def main():
     init = os.path.join(a.init_from, "extended", "refine_extended.onnx") if a.init_from else None
     if init and not os.path.exists(init):
         raise SystemExit("[extended] --init-from %s: no extended/refine_extended.onnx there" % a.init_from)
+    teacher = os.path.join(a.teacher, "extended", "refine_extended.onnx") if a.teacher else None
+    if teacher and not os.path.exists(teacher):
+        raise SystemExit("[extended] --teacher %s: no extended/refine_extended.onnx there" % a.teacher)
+    if init and a.width not in (R.WIDTH, R.width_of(init)):
+        raise SystemExit("[extended] --width %s: a fine-tune keeps the widths of %s, %s" % (
+            ",".join(map(str, a.width)), init, ",".join(map(str, R.width_of(init)))))
     train_ids = C.parse_ids(a.train_ids) if a.train_ids else None
     if train_ids and set(train_ids) & set(C.VAL_IDS):
         raise SystemExit("[extended] --train-ids overlaps the validation images 141-150")
-    train(a.runs, a.out, minutes=a.minutes, lr=a.lr, resume=not a.no_resume, train_ids=train_ids, init=init)
+    train(a.runs, a.out, minutes=a.minutes, lr=a.lr, resume=not a.no_resume, train_ids=train_ids, init=init,
+          width=a.width, teacher=teacher)
 
 
 if __name__ == "__main__":

@@ -213,6 +213,17 @@ def hm_loss(pred, tgt, mask):
     return (l * mask).sum() / mask.sum().clamp(min=1) * 100.0
 
 
+def distillation_loss(pred, x, tgt, mask, teachers, teacher_weight):
+    """hm_loss on the labels' Gaussians, or, with teachers (frozen networks of the same grid),
+    (1 - teacher_weight) x that + teacher_weight x hm_loss on the teachers' mean heatmaps of
+    the same patches, every channel."""
+    if not teachers:
+        return hm_loss(pred, tgt, mask)
+    with torch.no_grad():
+        t = sum(net(x) for net in teachers) / len(teachers)
+    return (1 - teacher_weight) * hm_loss(pred, tgt, mask) + teacher_weight * hm_loss(pred, t, torch.ones_like(mask))
+
+
 def decode(h):
     """argmax + DARK-lite step (as the engine's reference decoder), heatmap coords."""
     k = int(np.argmax(h)); py, px = divmod(k, h.shape[1])
@@ -317,13 +328,7 @@ def train(runs, out_models, minutes=60.0, bs=24, lr=2e-3, resume=True, smoke=Fal
     def batch_loss():
         x, y, m = to_network(*next(stream))
         st["samples"] += len(x)
-        pred = model(x)
-        if not teacher_nets:
-            return hm_loss(pred, y, m)
-        with torch.no_grad():
-            t = sum(net(x) for net in teacher_nets) / len(teacher_nets)
-        return ((1 - teacher_weight) * hm_loss(pred, y, m) +
-                teacher_weight * hm_loss(pred, t, torch.ones_like(m)))
+        return distillation_loss(model(x), x, y, m, teacher_nets, teacher_weight)
 
     def validate(done, loss, cur):
         st["last_eval"] = st["elapsed"]
@@ -349,21 +354,32 @@ def train(runs, out_models, minutes=60.0, bs=24, lr=2e-3, resume=True, smoke=Fal
     return st
 
 
-def width_of(path):
-    """The channel widths of an exported RefineNet file (its Conv nodes in graph order: e0 2,
-    e1 3, e2 3, e3 3, e4 5, d3, d2, d1 2, out)."""
+def conv_channels(path):
+    """The output channels of an exported RefineNet file's Conv nodes in graph order: e0 2,
+    e1 3, e2 3, e3 3, e4 5, d3, d2, d1 2, out (Stage 2's 25 heatmaps, the extended model's 14)."""
     import onnx
     g = onnx.load(path).graph
     shapes = {t.name: tuple(t.dims) for t in g.initializer}
     out = [shapes[n.input[1]][0] for n in g.node if n.op_type == "Conv"]
     if len(out) != 21:
         raise RuntimeError("%s: %d Conv nodes, a RefineNet has 21" % (path, len(out)))
-    return out[0], out[2], out[5], out[8], out[11]
+    return out
+
+
+def width_of(path):
+    """The channel widths of an exported RefineNet file."""
+    c = conv_channels(path)
+    return c[0], c[2], c[5], c[8], c[11]
+
+
+def checkpoint_width(ck):
+    """The widths a checkpoint's network was built with (older checkpoints: WIDTH)."""
+    return tuple(ck.get("width") or ck.get("state", {}).get("width") or WIDTH)
 
 
 def load_exported(path, device="cpu"):
     """An exported refine file as a frozen PyTorch network (a distillation teacher, a replay)."""
-    net = RefineNet(width_of(path))
+    net = RefineNet(width_of(path), nout=conv_channels(path)[-1])
     init_from_onnx(net, path, torch.zeros(2, 1, PATCH, PATCH))
     for p in net.parameters():
         p.requires_grad_(False)
@@ -390,8 +406,7 @@ def export_best(runs, out_models, case=None, member=1, checkpoint="best"):
     stem, onnx_name = member_files(member)
     ck = load_checkpoint(os.path.join(runs, "%s_%s.pt" % (stem, checkpoint)))
     step = ck["step"] if "step" in ck else ck["state"]["step"]
-    width = ck.get("width") or ck.get("state", {}).get("width") or WIDTH
-    model = RefineNet(width)
+    model = RefineNet(checkpoint_width(ck))
     model.load_state_dict(ck["model"]); model.eval()
     if case is None:
         case = load_cases([141], verbose=False)[0]

@@ -76,6 +76,12 @@ def main(argv=None):
     ap.add_argument("--mlp-minutes", type=float, default=4.0)
     ap.add_argument("--extended-minutes", type=float, default=105.0,
                     help="budget of the extended model (the 14 CL-2023 landmarks beyond the 25)")
+    ap.add_argument("--extended-width", default=None, type=parse_width,
+                    help="the extended model's channels, e.g. 8,16,32,64,64 (a narrower network, trained "
+                         "from scratch; default refine.WIDTH, the shipped model's)")
+    ap.add_argument("--extended-teacher", default=None,
+                    help="an extended model file (refine_extended.onnx) whose heatmaps make most of the "
+                         "extended model's target (distillation, extended.TEACHER_WEIGHT)")
     ap.add_argument("--train-ids", default=None,
                     help="Stage 1 / Stage 2 training images, e.g. 1-140,301-400 (default 1-140)")
     ap.add_argument("--val-ids", default=None, help="their model-selection images (default 141-150)")
@@ -169,7 +175,8 @@ def main(argv=None):
         if a.export_only:
             extended.export_best(a.runs, a.out)
         else:
-            extended.train(a.runs, a.out, minutes=a.extended_minutes, resume=resume, smoke=a.smoke)
+            extended.train(a.runs, a.out, minutes=a.extended_minutes, resume=resume, smoke=a.smoke,
+                           width=a.extended_width or extended.R.WIDTH, teacher=a.extended_teacher)
     if a.smoke:
         check_fine_tune_start(a.out, only, a.refine_member)
         n = 0

@@ -1,5 +1,5 @@
-"""A narrower Stage 2 network (issue 15): its widths are read back from the exported file, and a
-distillation into it starts from scratch and may be taught by one network.
+"""A narrower Stage 2 or extended network (issue 15): its widths are read back from the exported
+file, and a distillation into it starts from scratch and may be taught by one network.
 
 Run from the repository root: /usr/bin/python3 -m pytest tests/training (CTest's training_folds).
 """
@@ -11,13 +11,14 @@ from training import distil
 NARROW = (8, 16, 32, 64, 64)
 
 
-def test_an_exported_narrow_network_reads_back_with_its_widths(tmp_path):
+@pytest.mark.parametrize("outputs", [25, 14])  # Stage 2's network, the extended model's
+def test_an_exported_narrow_network_reads_back_with_its_widths(tmp_path, outputs):
     torch = pytest.importorskip("torch")
     pytest.importorskip("onnx")
     from training import refine
     from training.export import export_onnx
     torch.manual_seed(0)
-    net = refine.RefineNet(NARROW).eval()
+    net = refine.RefineNet(NARROW, nout=outputs).eval()
     x = torch.randn(2, 1, refine.PATCH, refine.PATCH)
     path = export_onnx(net, x, str(tmp_path / "narrow.onnx"))
 
@@ -58,3 +59,19 @@ def test_a_width_is_five_positive_channel_counts():
     for bad in ("8,16,32,64", "8,16,32,64,0", "8,16,x,64,64", ""):
         with pytest.raises(argparse.ArgumentTypeError, match="expected 5 positive channel counts"):
             parse_width(bad)
+
+
+def test_a_fine_tuned_extended_model_keeps_its_files_widths(tmp_path):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from training import extended, refine
+    from training.export import export_onnx
+    folder = tmp_path / "models"
+    (folder / "extended").mkdir(parents=True)
+    net = refine.RefineNet(NARROW, nout=extended.NEXT).eval()
+    export_onnx(net, torch.randn(2, 1, refine.PATCH, refine.PATCH), str(folder / "extended" / "refine_extended.onnx"))
+    runs = ["--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out")]
+    with pytest.raises(SystemExit, match="a fine-tune keeps the widths"):
+        extended.main(runs + ["--init-from", str(folder), "--width", "8,16,32,48,48"])
+    with pytest.raises(SystemExit, match="--teacher .*: no extended/refine_extended.onnx there"):
+        extended.main(runs + ["--teacher", str(tmp_path)])
