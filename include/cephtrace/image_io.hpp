@@ -24,6 +24,9 @@ inline constexpr int kMinImageSide = 32;  // smaller images are refused as unusa
 struct LoadedImage {
   cv::Mat rgb;   // CV_8UC3, RGB order, native size (Stage 1 path)
   cv::Mat grey;  // CV_8UC1, native size (Stage 0 path: OpenCV's grey decode when from a file)
+  // rgb is grey in all three channels (a grey file): the pipeline then resamples grey alone
+  // and repeats it, the same pixels for a third of the work. False is always safe.
+  bool rgb_is_grey = false;
   std::optional<double> pixel_spacing_mm;  // from DICOM (Pixel Spacing / Imager Pixel Spacing)
   std::string source;
   // Conversions worth telling the user about (16-bit range scaled to 8 bits, alpha

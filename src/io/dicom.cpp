@@ -154,6 +154,7 @@ LoadedImage decode_dicom(std::span<const uint8_t> bytes, const std::string& sour
   if (image.isMonochrome()) {
     out.grey = cv::Mat(height, width, CV_8UC1, const_cast<void*>(pixels)).clone();
     cv::cvtColor(out.grey, out.rgb, cv::COLOR_GRAY2RGB);
+    out.rgb_is_grey = true;
   } else {
     out.rgb = cv::Mat(height, width, CV_8UC3, const_cast<void*>(pixels)).clone();
     cv::cvtColor(out.rgb, out.grey, cv::COLOR_RGB2GRAY);

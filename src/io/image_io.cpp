@@ -61,6 +61,19 @@ cv::Mat scale_to_8bit(const cv::Mat& m, std::vector<std::string>& notes) {
   return out;
 }
 
+// Whether each of rgb's three channels (CV_8UC3) equals grey (CV_8UC1) at every pixel: a grey
+// film stored in colour, as ISBI's JPEGs are.
+bool repeats_grey(const cv::Mat& rgb, const cv::Mat& grey) {
+  for (int y = 0; y < rgb.rows; ++y) {
+    const uint8_t* c = rgb.ptr<uint8_t>(y);
+    const uint8_t* g = grey.ptr<uint8_t>(y);
+    int differs = 0;  // no early exit inside a row: the loop stays branch-free
+    for (int x = 0; x < rgb.cols; ++x, c += 3) differs |= (c[0] ^ g[x]) | (c[1] ^ g[x]) | (c[2] ^ g[x]);
+    if (differs) return false;
+  }
+  return true;
+}
+
 cv::Mat imdecode_or_empty(std::span<const uint8_t> bytes, int flags) {
   try {
     const cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8UC1,
@@ -93,6 +106,7 @@ LoadedImage from_mat(const cv::Mat& image, const std::string& source_name, Chann
   if (m.channels() == 1) {
     out.grey = m.clone();
     cv::cvtColor(m, out.rgb, cv::COLOR_GRAY2RGB);
+    out.rgb_is_grey = true;
   } else if (order == ChannelOrder::RGB) {
     out.rgb = m.data == image.data ? m.clone() : m;  // never share the caller's buffer
     cv::cvtColor(m, out.grey, cv::COLOR_RGB2GRAY);
@@ -100,6 +114,8 @@ LoadedImage from_mat(const cv::Mat& image, const std::string& source_name, Chann
     cv::cvtColor(m, out.rgb, cv::COLOR_BGR2RGB);
     cv::cvtColor(m, out.grey, cv::COLOR_BGR2GRAY);
   }
+  // Equal channels convert to that value exactly (the grey weights sum to one in fixed point).
+  if (m.channels() == 3) out.rgb_is_grey = repeats_grey(out.rgb, out.grey);
   return out;
 }
 
@@ -134,6 +150,7 @@ LoadedImage decode_image(std::span<const uint8_t> bytes, const std::string& sour
   if (full.depth() == CV_8U && full.channels() != 1) {
     cv::Mat grey = imdecode_or_empty(bytes, cv::IMREAD_GRAYSCALE);
     if (grey.size() != out.rgb.size()) fail(source_name, "inconsistent grey decode");
+    out.rgb_is_grey = out.rgb_is_grey && cv::norm(grey, out.grey, cv::NORM_INF) == 0;
     out.grey = grey;
   }
   return out;

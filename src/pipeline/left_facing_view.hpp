@@ -14,7 +14,7 @@ class LeftFacingView {
   LeftFacingView() = default;  // empty
   // Mirrors into new buffers: the caller's image stays untouched (not mirrored: shared).
   LeftFacingView(const LoadedImage& image, Orientation facing)
-      : mirrored_(facing == Orientation::FacingRight) {
+      : mirrored_(facing == Orientation::FacingRight), rgb_is_grey_(image.rgb_is_grey) {
     if (mirrored_) {
       cv::flip(image.grey, grey_, 1);
       cv::flip(image.rgb, rgb_, 1);
@@ -26,6 +26,10 @@ class LeftFacingView {
 
   const cv::Mat& grey() const { return grey_; }
   const cv::Mat& rgb() const { return rgb_; }
+  bool rgb_is_grey() const { return rgb_is_grey_; }
+  // What Stage 1's RGB input is resampled from: the grey alone when the RGB only repeats it
+  // (a third of the work, the same pixels once repeated), else the RGB.
+  const cv::Mat& stage1_pixels() const { return rgb_is_grey_ ? grey_ : rgb_; }
   int width() const { return rgb_.cols; }
   int height() const { return rgb_.rows; }
 
@@ -34,6 +38,7 @@ class LeftFacingView {
   LeftFacingView inverted() const {
     LeftFacingView v;
     v.mirrored_ = mirrored_;
+    v.rgb_is_grey_ = rgb_is_grey_;
     cv::bitwise_not(grey_, v.grey_);  // v's buffers are empty: bitwise_not allocates new ones
     cv::bitwise_not(rgb_, v.rgb_);
     return v;
@@ -48,6 +53,7 @@ class LeftFacingView {
 
  private:
   bool mirrored_ = false;
+  bool rgb_is_grey_ = false;
   cv::Mat grey_, rgb_;
 };
 

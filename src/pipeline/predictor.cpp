@@ -147,9 +147,7 @@ struct Predictor::Impl {
   // viewed as facing `orientation`: the mean heatmap peak over the landmarks.
   double stage1_view_score(const LoadedImage& image, Orientation orientation) {
     const LeftFacingView view(image, orientation);
-    const cv::Mat rgb512 =
-        pillow_bilinear_resize(view.rgb(), {constants::kStage1Input, constants::kStage1Input});
-    const auto peaks = run_stage1(*model(ModelKey::Stage1), make_stage1_input(rgb512, {}),
+    const auto peaks = run_stage1(*model(ModelKey::Stage1), make_stage1_input(stage1_rgb512(view.stage1_pixels()), {}),
                                   Decoder::Reference);
     double sum = 0;
     for (const auto& p : peaks) sum += p.peak;
@@ -256,16 +254,16 @@ struct Predictor::Impl {
              framing->residual_mm <= framing::kSuspectResidualMm;
     }
   };
-  // Coarse landmarks: Stage 1 with zero priors on `view`, in its pixels; their mean peak says
-  // how sure Stage 1 is that it sees a head.
-  std::array<std::optional<cv::Point2d>, kNumLandmarks> coarse_landmarks(const cv::Mat& rgb, double& mean_peak) {
-    const cv::Mat rgb512 = pillow_bilinear_resize(rgb, {constants::kStage1Input, constants::kStage1Input});
-    const auto peaks = run_stage1(*model(ModelKey::Stage1), make_stage1_input(rgb512, {}), Decoder::Reference);
+  // Coarse landmarks: Stage 1 with zero priors on `pixels` (a view's stage1_pixels(), or those
+  // resampled), in their pixels; their mean peak says how sure Stage 1 is that it sees a head.
+  std::array<std::optional<cv::Point2d>, kNumLandmarks> coarse_landmarks(const cv::Mat& pixels, double& mean_peak) {
+    const auto peaks = run_stage1(*model(ModelKey::Stage1), make_stage1_input(stage1_rgb512(pixels), {}),
+                                  Decoder::Reference);
     std::array<std::optional<cv::Point2d>, kNumLandmarks> coarse;
     const double hm = constants::kHeatmapSize;
     mean_peak = 0;
     for (int i = 0; i < kNumLandmarks; ++i) {
-      coarse[i] = cv::Point2d(peaks[i].x / hm * rgb.cols, peaks[i].y / hm * rgb.rows);
+      coarse[i] = cv::Point2d(peaks[i].x / hm * pixels.cols, peaks[i].y / hm * pixels.rows);
       mean_peak += peaks[i].peak / kNumLandmarks;
     }
     return coarse;
@@ -280,7 +278,7 @@ struct Predictor::Impl {
     FramedView f;
     f.view = LeftFacingView(image, orientation);
     if (inverted) f.view = f.view.inverted();
-    auto coarse = coarse_landmarks(f.view.rgb(), f.mean_peak);
+    auto coarse = coarse_landmarks(f.view.stage1_pixels(), f.mean_peak);
     f.framing = framing::fit(coarse, f.why);
     const cv::Scalar fill = cv::Scalar::all(framing::border_grey(f.view.grey()));
     for (int pass = 1; pass < framing::kMaxCoarsePasses && !f.convincing(); ++pass) {
@@ -288,7 +286,7 @@ struct Predictor::Impl {
       const auto guess = framing::fit(coarse, why, /*loose=*/true);
       if (!guess) break;
       double peak = 0;
-      coarse = coarse_landmarks(framing::resample(f.view.rgb(), *guess, fill), peak);
+      coarse = coarse_landmarks(framing::resample(f.view.stage1_pixels(), *guess, fill), peak);
       for (auto& p : coarse) p = framing::to_view(*guess, *p);
       auto refit = framing::fit(coarse, why);
       if (refit && (!f.framing || refit->inliers > f.framing->inliers ||
@@ -360,7 +358,11 @@ struct Predictor::Impl {
     canvas.source = image.source;
     canvas.pixel_spacing_mm = image.pixel_spacing_mm;
     canvas.grey = framing::resample(view.grey(), *framing, cv::Scalar::all(fill));
-    canvas.rgb = framing::resample(view.rgb(), *framing, cv::Scalar::all(fill));
+    canvas.rgb_is_grey = view.rgb_is_grey();
+    if (canvas.rgb_is_grey)
+      cv::cvtColor(canvas.grey, canvas.rgb, cv::COLOR_GRAY2RGB);
+    else
+      canvas.rgb = framing::resample(view.rgb(), *framing, cv::Scalar::all(fill));
     const double framing_ms = ms_since(start);
 
     PredictionResult result = run_view(canvas, nullptr, Orientation::FacingLeft, {});
@@ -413,7 +415,7 @@ struct Predictor::Impl {
         given ? given_priors(*given, view, result) : stage0_priors(view.grey(), profile_mask512, result);
     release_buffers({ModelKey::Profile, ModelKey::Zone1, ModelKey::Zone2, ModelKey::Zone3, ModelKey::Zone4});
     result.timings_ms.emplace_back(TimedStage::Stage0, ms_since(t));
-    const auto [peaks, relocated] = stage1(view.rgb(), attention, result);
+    const auto [peaks, relocated] = stage1(view.stage1_pixels(), attention, result);
     release_buffers({ModelKey::Stage1});
     result.landmarks = landmarks_of(peaks, view);
     for (int i = 0; i < kNumLandmarks; ++i) result.landmarks[i].relocated = relocated[i];
@@ -503,12 +505,18 @@ struct Predictor::Impl {
     std::array<HeatmapPeak, kNumLandmarks> peaks;
     std::array<bool, kNumLandmarks> relocated{};
   };
-  // Stage 1 on the left-facing `rgb` with `attention` (none: zero priors).
-  Stage1Answer stage1(const cv::Mat& rgb, const std::vector<cv::Mat>& attention, PredictionResult& result) {
+  // Stage 1's 512² RGB input from `pixels` (RGB, or grey that the RGB only repeats: resized,
+  // then repeated, it gives the same pixels as the RGB resized).
+  static cv::Mat stage1_rgb512(const cv::Mat& pixels) {
+    cv::Mat out = pillow_bilinear_resize(pixels, {constants::kStage1Input, constants::kStage1Input});
+    if (out.channels() == 1) cv::cvtColor(out, out, cv::COLOR_GRAY2RGB);
+    return out;
+  }
+
+  // Stage 1 on the left-facing view's stage1_pixels() with `attention` (none: zero priors).
+  Stage1Answer stage1(const cv::Mat& pixels, const std::vector<cv::Mat>& attention, PredictionResult& result) {
     auto t = Clock::now();
-    const cv::Mat rgb512 =
-        pillow_bilinear_resize(rgb, {constants::kStage1Input, constants::kStage1Input});
-    const cv::Mat input = make_stage1_input(rgb512, attention);
+    const cv::Mat input = make_stage1_input(stage1_rgb512(pixels), attention);
     result.timings_ms.emplace_back(TimedStage::Stage1Preprocess, ms_since(t));
     t = Clock::now();
     const cv::Mat heatmaps = run_stage1_heatmaps(*model(ModelKey::Stage1), input);
@@ -516,7 +524,7 @@ struct Predictor::Impl {
     for (int i = 0; i < kNumLandmarks; ++i)
       answer.peaks[i] = decode_heatmap(heatmap_channel(heatmaps, i), options.decoder);
     if (options.anatomy_gate)
-      answer.relocated = anatomy_gate::apply(heatmaps, answer.peaks, rgb.size(), options.decoder);
+      answer.relocated = anatomy_gate::apply(heatmaps, answer.peaks, pixels.size(), options.decoder);
     result.timings_ms.emplace_back(TimedStage::Stage1, ms_since(t));
     return answer;
   }

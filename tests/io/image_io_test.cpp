@@ -106,6 +106,34 @@ TEST(LoadImage, ColourFilesGiveRgbOrderAndOpenCvGreyDecode) {
   }
 }
 
+// rgb_is_grey lets the pipeline resample the grey alone: true only when every channel of rgb
+// equals grey, as for grey files and for grey films stored in colour (ISBI's JPEGs).
+TEST(LoadImage, RgbIsGreyOnlyWhenTheChannelsRepeatTheGrey) {
+  const auto dir = test::temp_dir();
+  const cv::Mat grey = pattern(300, 310, CV_8UC1);
+  cv::Mat grey_in_colour;
+  cv::cvtColor(grey, grey_in_colour, cv::COLOR_GRAY2BGR);
+  cv::Mat tinted = grey_in_colour.clone();
+  tinted.at<cv::Vec3b>(123, 45)[1] ^= 1;  // one channel of one pixel differs
+  struct Case { std::string name; cv::Mat pixels; bool expected; };
+  for (const auto& [name, pixels, expected] : {Case{"grey.png", grey, true}, Case{"grey_in_colour.png", grey_in_colour, true},
+                                                Case{"grey_in_colour.jpg", grey_in_colour, true},
+                                                Case{"tinted.png", tinted, false}}) {
+    const auto file = dir / name;
+    ASSERT_TRUE(cv::imwrite(file.string(), pixels)) << name;
+    const LoadedImage img = load_image(file);
+    EXPECT_EQ(img.rgb_is_grey, expected) << name;
+    cv::Mat channels[3];
+    cv::split(img.rgb, channels);
+    const bool repeats = max_diff(channels[0], img.grey) == 0 && max_diff(channels[1], img.grey) == 0 &&
+                         max_diff(channels[2], img.grey) == 0;
+    EXPECT_EQ(repeats, expected) << name;  // the flag tells the truth about the pixels
+  }
+  EXPECT_TRUE(from_mat(grey_in_colour).rgb_is_grey);
+  EXPECT_FALSE(from_mat(tinted).rgb_is_grey);
+  EXPECT_FALSE(from_mat(pattern(300, 300, CV_8UC3)).rgb_is_grey);
+}
+
 TEST(LoadImage, EightBitGreyTiffAndJpeg) {
   const auto dir = test::temp_dir();
   const cv::Mat src = pattern(300, 300, CV_8UC1);

@@ -358,6 +358,43 @@ TEST(PredictorIsbi, FramingChecksTheStatisticsGuessOfTheFacingDirection) {
   EXPECT_LT(std::hypot(a.landmarks[0].x - b.landmarks[0].x, a.landmarks[0].y - b.landmarks[0].y) * 0.1, 2.0);
 }
 
+// A grey film (rgb_is_grey) has its grey resampled and repeated where the RGB was resampled
+// (framing's coarse passes and canvas, Stage 1's input): the same answer as the RGB path,
+// bit for bit, also on a small tilted head on a wide border (a resampled coarse pass) and
+// facing left.
+TEST(PredictorIsbi, GreyFilmsGiveTheRgbPathsAnswerExactly) {
+  CEPHTRACE_REQUIRE_ISBI(isbi);
+  const auto shipped = test::shipped_models_dir();
+  if (!shipped) GTEST_SKIP() << "shipped models/ incomplete; skipping";
+  PredictorOptions o;
+  o.model_dir = *shipped;
+  o.threads = 2;
+  Predictor predictor(o);
+  const LoadedImage film = load_image(isbi / "images" / "151.jpg");
+  ASSERT_TRUE(film.rgb_is_grey);  // ISBI's JPEGs are grey films stored in colour
+  cv::Mat small, tilted, mirrored;
+  cv::resize(film.grey, small, {}, 0.45, 0.35, cv::INTER_AREA);
+  cv::warpAffine(small, tilted, cv::getRotationMatrix2D(cv::Point2f(small.cols / 2.0f, small.rows / 2.0f), 10, 0.8),
+                 small.size());
+  cv::copyMakeBorder(tilted, tilted, 150, 150, 300, 200, cv::BORDER_CONSTANT, cv::Scalar(20));
+  cv::flip(film.grey, mirrored, 1);
+  for (const auto& [name, image] : {std::pair{"151", film}, std::pair{"small and tilted", from_mat(tilted)},
+                                    std::pair{"mirrored", from_mat(mirrored)}}) {
+    ASSERT_TRUE(image.rgb_is_grey) << name;
+    LoadedImage as_rgb = image;
+    as_rgb.rgb_is_grey = false;
+    const auto a = predictor.predict(image);
+    const auto b = predictor.predict(as_rgb);
+    ASSERT_TRUE(a.framing && a.framing->applied) << name;
+    ASSERT_EQ(a.landmarks.size(), b.landmarks.size()) << name;
+    for (size_t i = 0; i < a.landmarks.size(); ++i) {
+      EXPECT_EQ(a.landmarks[i].x, b.landmarks[i].x) << name << " " << a.landmarks[i].name;
+      EXPECT_EQ(a.landmarks[i].y, b.landmarks[i].y) << name << " " << a.landmarks[i].name;
+      EXPECT_EQ(a.landmarks[i].confidence_score, b.landmarks[i].confidence_score) << name;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace cephtrace
 
