@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -62,15 +63,14 @@ cv::Mat scale_to_8bit(const cv::Mat& m, std::vector<std::string>& notes) {
 }
 
 // Whether each of rgb's three channels (CV_8UC3) equals grey (CV_8UC1) at every pixel: a grey
-// film stored in colour, as ISBI's JPEGs are.
+// film stored in colour, as ISBI's JPEGs are. (The grey repeated and compared row by row:
+// both vectorised, a few ms for a 5-megapixel film.)
 bool repeats_grey(const cv::Mat& rgb, const cv::Mat& grey) {
-  for (int y = 0; y < rgb.rows; ++y) {
-    const uint8_t* c = rgb.ptr<uint8_t>(y);
-    const uint8_t* g = grey.ptr<uint8_t>(y);
-    int differs = 0;  // no early exit inside a row: the loop stays branch-free
-    for (int x = 0; x < rgb.cols; ++x, c += 3) differs |= (c[0] ^ g[x]) | (c[1] ^ g[x]) | (c[2] ^ g[x]);
-    if (differs) return false;
-  }
+  cv::Mat repeated;
+  cv::cvtColor(grey, repeated, cv::COLOR_GRAY2RGB);
+  const size_t row_bytes = static_cast<size_t>(rgb.cols) * 3;
+  for (int y = 0; y < rgb.rows; ++y)
+    if (std::memcmp(rgb.ptr(y), repeated.ptr(y), row_bytes) != 0) return false;
   return true;
 }
 
