@@ -41,7 +41,8 @@ def main(argv=None):
     written = 0
     for i in C.parse_ids(a.ids):
         grey = C.load_grey_mirrored(i)
-        pts, _ = C.load_landmarks(i, width=grey.shape[1], grey=grey)
+        # training=False: every label, also those the training leaves out (Test2's LL, Pog_soft)
+        pts, _ = C.load_landmarks(i, width=grey.shape[1], grey=grey, training=False)
         pm = pts[C.IDX["Pm"]]
         if pm[0] != pm[0]:  # NaN: the profile between LL and Pog_soft was not found
             continue
