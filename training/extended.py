@@ -329,12 +329,15 @@ def main(argv=None):
         return val_study(a.runs, checkpoint=a.checkpoint)
     if a.export_only:
         return export_best(a.runs, a.out, checkpoint=a.checkpoint)
-    init = os.path.join(a.init_from, "extended", "refine_extended.onnx") if a.init_from else None
-    if init and not os.path.exists(init):
-        raise SystemExit("[extended] --init-from %s: no extended/refine_extended.onnx there" % a.init_from)
-    teacher = os.path.join(a.teacher, "extended", "refine_extended.onnx") if a.teacher else None
-    if teacher and not os.path.exists(teacher):
-        raise SystemExit("[extended] --teacher %s: no extended/refine_extended.onnx there" % a.teacher)
+    def model_file(flag, folder):  # a model folder's extended model, or a clear refusal
+        if not folder:
+            return None
+        path = os.path.join(folder, "extended", "refine_extended.onnx")
+        if not os.path.exists(path):
+            raise SystemExit("[extended] %s %s: no extended/refine_extended.onnx there" % (flag, folder))
+        return path
+    init = model_file("--init-from", a.init_from)
+    teacher = model_file("--teacher", a.teacher)
     if init and a.width not in (R.WIDTH, R.width_of(init)):
         raise SystemExit("[extended] --width %s: a fine-tune keeps the widths of %s, %s" % (
             ",".join(map(str, a.width)), init, ",".join(map(str, R.width_of(init)))))

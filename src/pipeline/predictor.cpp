@@ -147,8 +147,8 @@ struct Predictor::Impl {
   // viewed as facing `orientation`: the mean heatmap peak over the landmarks.
   double stage1_view_score(const LoadedImage& image, Orientation orientation) {
     const LeftFacingView view(image, orientation);
-    const auto peaks = run_stage1(*model(ModelKey::Stage1), make_stage1_input(stage1_rgb512(view.stage1_pixels()), {}),
-                                  Decoder::Reference);
+    const cv::Mat input = make_stage1_input(stage1_rgb512(view.stage1_pixels()), {});
+    const auto peaks = run_stage1(*model(ModelKey::Stage1), input, Decoder::Reference);
     double sum = 0;
     for (const auto& p : peaks) sum += p.peak;
     return sum / peaks.size();

@@ -116,9 +116,11 @@ TEST(LoadImage, RgbIsGreyOnlyWhenTheChannelsRepeatTheGrey) {
   cv::Mat tinted = grey_in_colour.clone();
   tinted.at<cv::Vec3b>(123, 45)[1] ^= 1;  // one channel of one pixel differs
   struct Case { std::string name; cv::Mat pixels; bool expected; };
-  for (const auto& [name, pixels, expected] : {Case{"grey.png", grey, true}, Case{"grey_in_colour.png", grey_in_colour, true},
-                                                Case{"grey_in_colour.jpg", grey_in_colour, true},
-                                                Case{"tinted.png", tinted, false}}) {
+  const Case cases[] = {{"grey.png", grey, true},
+                        {"grey_in_colour.png", grey_in_colour, true},
+                        {"grey_in_colour.jpg", grey_in_colour, true},
+                        {"tinted.png", tinted, false}};
+  for (const auto& [name, pixels, expected] : cases) {
     const auto file = dir / name;
     ASSERT_TRUE(cv::imwrite(file.string(), pixels)) << name;
     const LoadedImage img = load_image(file);
