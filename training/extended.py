@@ -162,12 +162,14 @@ class _Samples:
 
 
 def train(runs, out_models, minutes=70.0, bs=24, lr=2e-3, resume=True, seed=0, eval_every_s=300.0,
-          smoke=False, train_ids=None, init=None, width=R.WIDTH, teacher=None, teacher_weight=TEACHER_WEIGHT):
+          smoke=False, train_ids=None, init=None, width=R.WIDTH, teacher=None, teacher_weight=TEACHER_WEIGHT,
+          workers=0):
     """smoke: three steps on two images, validated and exported (train_all --smoke).
     train_ids: images to fit (default 1-140; those without CL-2023 labels are skipped).
     init: an exported refine_extended.onnx to start from (fine-tuning; its BatchNorms stay frozen;
     the network takes its widths). width: the channels of a network trained from scratch.
-    teacher: an exported refine_extended.onnx whose heatmaps make teacher_weight of the target."""
+    teacher: an exported refine_extended.onnx whose heatmaps make teacher_weight of the target.
+    workers: processes making the samples beside the training (0: the training process)."""
     torch.manual_seed(seed); np.random.seed(seed); random.seed(seed)
     device = torch.device("cpu")
     os.makedirs(runs, exist_ok=True)
@@ -193,7 +195,7 @@ def train(runs, out_models, minutes=70.0, bs=24, lr=2e-3, resume=True, seed=0, e
     tpl = (tpl[0], tpl[1], basis_of(*tpl))
     tr = load_cases([1, 3] if smoke else train_ids or C.TRAIN_IDS)
     va = load_cases([141] if smoke else C.VAL_IDS)
-    stream = L.batches(_Samples(tr), seed, st["samples"], bs, 0, device)
+    stream = L.batches(_Samples(tr), seed, st["samples"], bs, 0 if smoke else workers, device)
     if init and st["step"] == 0 and not smoke:
         # A fine-tune must beat where it starts: the starting weights are the first best.
         st["best"], mre0 = evaluate(model, va, tpl)
@@ -313,6 +315,7 @@ def main(argv=None):
     ap.add_argument("--teacher", default=None,
                     help="a model folder whose extended/refine_extended.onnx teaches (%.1f of the target)" % TEACHER_WEIGHT)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--workers", type=int, default=1, help="sample-making processes (0: none)")
     ap.add_argument("--no-resume", action="store_true")
     ap.add_argument("--export-only", action="store_true")
     ap.add_argument("--checkpoint", default="best", choices=["best", "last"],
@@ -345,7 +348,7 @@ def main(argv=None):
     if train_ids and set(train_ids) & set(C.VAL_IDS):
         raise SystemExit("[extended] --train-ids overlaps the validation images 141-150")
     train(a.runs, a.out, minutes=a.minutes, lr=a.lr, resume=not a.no_resume, train_ids=train_ids, init=init,
-          width=a.width, teacher=teacher)
+          width=a.width, teacher=teacher, workers=a.workers)
 
 
 if __name__ == "__main__":
