@@ -27,3 +27,10 @@ test -s "$out/distilled/stage2/refine_3.onnx"
   --out "$out/distilled" --runs "$out/runs_narrow"
 "$python" -c "import sys; from training.refine import width_of; w = width_of(sys.argv[1]); \
 assert w == (8, 16, 32, 64, 64), w" "$out/distilled/extended/refine_extended.onnx"
+# Stage 0's profile and zone networks at narrower widths (issue 15: the four zones are most of
+# Stage 0's time).
+"$python" -m training.train_all --smoke --threads 2 --only profile,zones --stage0-width 8,16,32,64 \
+  --out "$out/narrow_stage0" --runs "$out/runs_stage0"
+"$python" -c "import sys; from training.stage0 import width_of; \
+w = [width_of(f) for f in sys.argv[1:]]; assert w == [(8, 16, 32, 64)] * 5, w" \
+  "$out"/narrow_stage0/stage0/v4_stage0_profile.onnx "$out"/narrow_stage0/stage0/z[1-4]_*.onnx

@@ -38,16 +38,26 @@ def parse_ids(text):
     return out
 
 
-def parse_width(text):
-    """A refine network's channels at 128/64/32/16/8 px from "8,16,32,64,64" (an argparse type:
-    a bad value is refused with this message before anything runs)."""
-    try:
-        width = tuple(int(c) for c in text.split(","))
-    except ValueError:
-        width = ()
-    if len(width) != 5 or min(width) < 1:
-        raise argparse.ArgumentTypeError("%r: expected 5 positive channel counts (128/64/32/16/8 px), e.g. 8,16,32,64,64" % text)
-    return width
+def width_type(levels, example):
+    """An argparse type: a network's channel counts, one per resolution of `levels` (e.g.
+    "128/64/32/16/8 px"), from "8,16,32,64,64"; a bad value is refused with this message
+    before anything runs."""
+    n = len(levels.split("/"))
+
+    def parse(text):
+        try:
+            width = tuple(int(c) for c in text.split(","))
+        except ValueError:
+            width = ()
+        if len(width) != n or min(width) < 1:
+            raise argparse.ArgumentTypeError("%r: expected %d positive channel counts (%s), e.g. %s" % (
+                text, n, levels, example))
+        return width
+    return parse
+
+
+parse_width = width_type("128/64/32/16/8 px", "8,16,32,64,64")        # training.refine's U-Net
+parse_unet_width = width_type("128/64/32/16 px", "8,16,32,64")        # Stage 0's TinyUNet
 
 
 TRAIN_IDS = list(range(1, 141))

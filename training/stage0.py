@@ -25,6 +25,9 @@ ZONES = {  # the zone models' files; their classes (output channels) come from t
     "z4": dict(file="z4_posterior_contours.onnx", classes=ZONE_CLASSES["z4"], zi=3),
 }
 PROFILE_FILE = "v4_stage0_profile.onnx"
+# Channels at 128/64/32/16 px (the U-Net's levels for the profile and the zones alike); a
+# narrower network (issue 15: the four zones are most of Stage 0's time) trains with --width.
+WIDTH = (16, 32, 64, 128)
 LINE_PX_512 = 4  # curve thickness at 512 scale
 
 
@@ -61,10 +64,22 @@ class TinyUNet(nn.Module):
         return self.out(self.up_out(y))
 
 
-def make_model(kind):
+def make_model(kind, width=WIDTH):
     if kind == "profile":
-        return TinyUNet(1, 4)
-    return TinyUNet(len(ZONES[kind]["classes"]), 2)
+        return TinyUNet(1, 4, tuple(width))
+    return TinyUNet(len(ZONES[kind]["classes"]), 2, tuple(width))
+
+
+def width_of(path):
+    """The channels at 128/64/32/16 px of an exported TinyUNet file (the first Conv of each
+    encoder level: e0 e0 e1 e1 e2 e2 e3 e3 d2 d2 d1 d1 d0 d0 out)."""
+    import onnx
+    g = onnx.load(path).graph
+    shapes = {t.name: tuple(t.dims) for t in g.initializer}
+    out = [shapes[n.input[1]][0] for n in g.node if n.op_type == "Conv"]
+    if len(out) != 15:
+        raise RuntimeError("%s: %d Conv nodes, a Stage 0 TinyUNet has 15" % (path, len(out)))
+    return tuple(out[0:8:2])
 
 
 # ------------------------------------------------------------------ labels
@@ -223,21 +238,25 @@ def get_cases(smoke):
 
 
 def train(kind, runs, out_models, minutes=6.0, bs=8, lr=2e-3, smoke=False, resume=True, seed=0,
-          device="cpu"):
+          device="cpu", width=WIDTH):
+    """width: the channels at 128/64/32/16 px; a run resumes only at the widths it began with."""
     torch.manual_seed(seed); np.random.seed(seed); random.seed(seed)
     os.makedirs(runs, exist_ok=True)
-    tr, va = get_cases(smoke)
-    model = make_model(kind).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
     ck_last = os.path.join(runs, "stage0_%s_last.pt" % kind)
     ck_best = os.path.join(runs, "stage0_%s_best.pt" % kind)
-    st = {"elapsed": 0.0, "epoch": 0, "step": 0, "best": -1.0, "done": False}
-    if resume and not smoke and os.path.exists(ck_last):
-        ck = load_checkpoint(ck_last)
+    ck = load_checkpoint(ck_last) if resume and not smoke and os.path.exists(ck_last) else None
+    if ck and tuple(ck["state"].get("width", WIDTH)) != tuple(width):
+        raise SystemExit("[stage0 %s] %s was trained at widths %s, not %s: another --runs folder, or --no-resume" % (
+            kind, ck_last, ",".join(map(str, ck["state"].get("width", WIDTH))), ",".join(map(str, width))))
+    tr, va = get_cases(smoke)
+    model = make_model(kind, width).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    st = {"elapsed": 0.0, "epoch": 0, "step": 0, "best": -1.0, "done": False, "width": list(width)}
+    if ck:
         model.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"]); st.update(ck["state"])
         st["done"] = st["elapsed"] >= minutes * 60  # a larger --*-minutes extends a finished run
         print("[stage0 %s] resumed epoch %d (%.1f min)" % (kind, st["epoch"], st["elapsed"] / 60), flush=True)
-    print("[stage0 %s] params %.3fM" % (kind, sum(p.numel() for p in model.parameters()) / 1e6), flush=True)
+    print("[stage0 %s] width %s, params %.3fM" % (kind, tuple(width), sum(p.numel() for p in model.parameters()) / 1e6), flush=True)
     rng = np.random.default_rng(seed + 1000 + st["epoch"])
     fn = (lambda s: profile_sample(s, rng)) if kind == "profile" else (lambda s: zone_sample(s, kind, rng))
 
@@ -265,7 +284,7 @@ def train(kind, runs, out_models, minutes=6.0, bs=8, lr=2e-3, smoke=False, resum
               (kind, st["epoch"], loss, dv, st["elapsed"] / 60, minutes), flush=True)
         if dv > st["best"] or smoke:
             st["best"] = dv
-            torch.save({"model": model.state_dict(), "dice": dv, "epoch": st["epoch"]}, ck_best)
+            torch.save({"model": model.state_dict(), "dice": dv, "epoch": st["epoch"], "width": list(width)}, ck_best)
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": st}, ck_last)
 
     if not st["done"]:
@@ -277,7 +296,7 @@ def train(kind, runs, out_models, minutes=6.0, bs=8, lr=2e-3, smoke=False, resum
 
 def export_best(kind, runs, out_models, case=None):
     ck = load_checkpoint(os.path.join(runs, "stage0_%s_best.pt" % kind))
-    model = make_model(kind); model.load_state_dict(ck["model"]); model.eval()
+    model = make_model(kind, ck.get("width", WIDTH)); model.load_state_dict(ck["model"]); model.eval()
     if case is None:
         case = load_case(C.VAL_IDS[0])
     if kind == "profile":
@@ -289,4 +308,5 @@ def export_best(kind, runs, out_models, case=None):
     ex = torch.from_numpy(x[None])
     export_onnx(model, ex, path)
     verify_cv2(model, ex, path)
-    print("[stage0 %s] exported best (epoch %d, val dice %.3f) -> %s" % (kind, ck["epoch"], ck["dice"], path), flush=True)
+    print("[stage0 %s] exported best (epoch %d, val dice %.3f, width %s) -> %s" % (
+        kind, ck["epoch"], ck["dice"], ",".join(map(str, ck.get("width", WIDTH))), path), flush=True)

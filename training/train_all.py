@@ -16,7 +16,7 @@ import time
 
 import torch
 
-from .common import parse_width
+from .common import parse_unet_width, parse_width
 
 
 def main(argv=None):
@@ -73,6 +73,9 @@ def main(argv=None):
                     help="seconds of Stage 2 training between validations")
     ap.add_argument("--profile-minutes", type=float, default=20.0)
     ap.add_argument("--zone-minutes", type=float, default=12.0)
+    ap.add_argument("--stage0-width", default=None, type=parse_unet_width,
+                    help="the profile and zone networks' channels at 128/64/32/16 px, e.g. 8,16,32,64 "
+                         "(a narrower, faster Stage 0; default 16,32,64,128)")
     ap.add_argument("--mlp-minutes", type=float, default=4.0)
     ap.add_argument("--extended-minutes", type=float, default=105.0,
                     help="budget of the extended model (the 14 CL-2023 landmarks beyond the 25)")
@@ -118,7 +121,7 @@ def main(argv=None):
             stage0.export_best("profile", a.runs, a.out)
         else:
             stage0.train("profile", a.runs, a.out, minutes=a.profile_minutes, smoke=a.smoke, resume=resume,
-                         device=device)
+                         device=device, width=a.stage0_width or stage0.WIDTH)
     if "zones" in only:
         from . import stage0
         for z in ("z1", "z2", "z3", "z4"):
@@ -126,7 +129,7 @@ def main(argv=None):
                 stage0.export_best(z, a.runs, a.out)
             else:
                 stage0.train(z, a.runs, a.out, minutes=a.zone_minutes, smoke=a.smoke, resume=resume,
-                             device=device)
+                             device=device, width=a.stage0_width or stage0.WIDTH)
     if "stage1" in only:
         from . import stage1
         if a.export_only:
@@ -176,7 +179,8 @@ def main(argv=None):
             extended.export_best(a.runs, a.out)
         else:
             extended.train(a.runs, a.out, minutes=a.extended_minutes, resume=resume, smoke=a.smoke,
-                           width=a.extended_width or extended.R.WIDTH, teacher=a.extended_teacher)
+                           width=a.extended_width or extended.R.WIDTH, teacher=a.extended_teacher,
+                           workers=a.workers)
     if a.smoke:
         check_fine_tune_start(a.out, only, a.refine_member)
         n = 0
