@@ -118,6 +118,8 @@ inline constexpr int kRefinePasses = 1;
 // never "high", see LandmarkPrediction). Chosen on the held-out images 141–150
 // (`python3 -m training.extended --val-study`): 2 passes 1.73 mm against 1 pass 1.88 mm; a
 // peak below 0.35 marks 10 % of the points, with 2.88 mm MRE against 1.60 mm for the rest.
+// The narrow network shipped since session 20: 2 passes 1.86, 1 pass 1.95 mm; below 0.35,
+// 9 % of the points at 3.64 mm against 1.70 mm.
 inline constexpr int kExtendedPasses = 2;
 // The extended model's second pass refines again only the landmarks that its first pass moved
 // at least 16 refinement-grid pixels (about 3.4 mm; PredictorOptions::extended_repass_min_move):
